@@ -1,0 +1,59 @@
+// Element types and devices. The dtype is chosen at run time, so one binary tests f32, f64, bf16.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace mone {
+
+enum class DType : uint8_t { kF32, kF64, kBF16, kI32, kI64 };
+
+// bfloat16: the top 16 bits of an IEEE float32. Conversion rounds to nearest even.
+struct bf16 {
+  uint16_t bits = 0;
+  bf16() = default;
+  explicit bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {  // NaN stays a quiet NaN
+      bits = static_cast<uint16_t>((u >> 16) | 0x40);
+    } else {
+      u += 0x7fffu + ((u >> 16) & 1u);
+      bits = static_cast<uint16_t>(u >> 16);
+    }
+  }
+  explicit operator float() const {
+    uint32_t u = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+};
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+bool is_floating(DType t);
+
+// Maps a C++ element type to its DType: dtype_of<float>() == DType::kF32.
+template <typename T> constexpr DType dtype_of();
+template <> constexpr DType dtype_of<float>() { return DType::kF32; }
+template <> constexpr DType dtype_of<double>() { return DType::kF64; }
+template <> constexpr DType dtype_of<bf16>() { return DType::kBF16; }
+template <> constexpr DType dtype_of<int32_t>() { return DType::kI32; }
+template <> constexpr DType dtype_of<int64_t>() { return DType::kI64; }
+
+enum class DeviceType : uint8_t { kCPU, kCUDA };
+
+struct Device {
+  DeviceType type = DeviceType::kCPU;
+  int index = 0;
+  static Device cpu() { return {DeviceType::kCPU, 0}; }
+  static Device cuda(int i = 0) { return {DeviceType::kCUDA, i}; }
+  bool is_cpu() const { return type == DeviceType::kCPU; }
+  bool is_cuda() const { return type == DeviceType::kCUDA; }
+  bool operator==(const Device&) const = default;
+  std::string to_string() const;
+};
+
+}  // namespace mone
