@@ -235,7 +235,7 @@ StatusOr<Tensor> Tensor::to(DType dtype) const {
   return out;
 }
 
-Status Tensor::copy_from(const Tensor& src) {
+Status Tensor::copy_from(const Tensor& src) const {
   if (src.shape() != shape_) {
     return absl::InvalidArgumentError(absl::StrCat("copy_from: ", src.describe(), " into ", describe()));
   }
@@ -252,7 +252,7 @@ Status Tensor::copy_from(const Tensor& src) {
   return absl::OkStatus();
 }
 
-void Tensor::fill_(double value) {
+void Tensor::fill_(double value) const {
   MONE_CHECK(device_.is_cpu()) << "fill_ on " << describe();
   char* base = static_cast<char*>(storage_->data());
   const size_t es = dtype_size(dtype_);

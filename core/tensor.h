@@ -78,9 +78,9 @@ class Tensor {
   StatusOr<Tensor> to(DType dtype) const;  // CPU conversion through double
   Tensor clone() const;                    // a contiguous copy on the same device
 
-  // ---- in-place writes (each bumps the storage version) ----
-  Status copy_from(const Tensor& src);  // same shape; any dtype/device pair the copier supports
-  void fill_(double value);             // CPU only
+  // ---- in-place writes (each bumps the storage version; a Tensor is a handle, so these are const) ----
+  Status copy_from(const Tensor& src) const;  // same shape; any dtype/device pair the copier supports
+  void fill_(double value) const;       // CPU only
   void bump_version() const { storage_->bump_version(); }
   uint64_t version() const { return storage_->version(); }
 

@@ -1,0 +1,51 @@
+#include "autograd/elementwise.h"
+
+#include "autograd/tape.h"
+#include "ops/elementwise.h"
+
+namespace mone::autograd {
+
+StatusOr<Variable> add(const Variable& a, const Variable& b) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::add(a.value(), b.value()));
+  Variable out(std::move(y));
+  record("add", {a, b}, {out}, {},
+         [sa = a.shape(), sb = b.shape()](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+           MONE_ASSIGN_OR_RETURN(auto grads, ops::add_backward(g[0], sa, sb));
+           return TensorList{grads.grad_a, grads.grad_b};
+         });
+  return out;
+}
+
+StatusOr<Variable> sub(const Variable& a, const Variable& b) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::sub(a.value(), b.value()));
+  Variable out(std::move(y));
+  record("sub", {a, b}, {out}, {},
+         [sa = a.shape(), sb = b.shape()](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+           MONE_ASSIGN_OR_RETURN(auto grads, ops::sub_backward(g[0], sa, sb));
+           return TensorList{grads.grad_a, grads.grad_b};
+         });
+  return out;
+}
+
+StatusOr<Variable> mul(const Variable& a, const Variable& b) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::mul(a.value(), b.value()));
+  Variable out(std::move(y));
+  record("mul", {a, b}, {out}, {a.value(), b.value()},
+         [](const TensorList& g, const TensorList& s) -> StatusOr<TensorList> {
+           MONE_ASSIGN_OR_RETURN(auto grads, ops::mul_backward(g[0], s[0], s[1]));
+           return TensorList{grads.grad_a, grads.grad_b};
+         });
+  return out;
+}
+
+StatusOr<Variable> scale(const Variable& a, double s) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::scale(a.value(), s));
+  Variable out(std::move(y));
+  record("scale", {a}, {out}, {}, [s](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+    MONE_ASSIGN_OR_RETURN(Tensor ga, ops::scale_backward(g[0], s));
+    return TensorList{ga};
+  });
+  return out;
+}
+
+}  // namespace mone::autograd

@@ -1,0 +1,13 @@
+// Differentiable elementwise arithmetic (see ops/elementwise.h for shapes and broadcasting).
+#pragma once
+
+#include "autograd/variable.h"
+
+namespace mone::autograd {
+
+StatusOr<Variable> add(const Variable& a, const Variable& b);
+StatusOr<Variable> sub(const Variable& a, const Variable& b);
+StatusOr<Variable> mul(const Variable& a, const Variable& b);
+StatusOr<Variable> scale(const Variable& a, double s);
+
+}  // namespace mone::autograd

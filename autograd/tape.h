@@ -1,0 +1,85 @@
+// The tape: every differentiable op called through autograd appends one entry (op name, inputs,
+// outputs, the tensors saved for backward, and a closure calling the op's public backward).
+// backward(loss) seeds d loss = 1, walks the entries in reverse and accumulates input gradients;
+// then the tape is cleared and the saved tensors are freed.
+//
+// Safety checks, after PyTorch's engine:
+//  - a saved tensor remembers its storage version; a backward that would read a tensor modified
+//    in place since it was saved fails with the op name and both versions;
+//  - every gradient a backward returns is checked against its input's shape, dtype and device,
+//    with a message naming the op and the input index.
+//
+// The current tape is per thread (like a grad-mode flag), never shared across threads.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/variable.h"
+
+namespace mone::autograd {
+
+using TensorList = std::vector<Tensor>;
+// (grads of the outputs, the saved tensors) -> grads of the inputs, one per input, in order;
+// an undefined Tensor means "no gradient for this input".
+using BackwardFn = std::function<StatusOr<TensorList>(const TensorList& grad_outputs, const TensorList& saved)>;
+
+struct SavedTensor {
+  Tensor tensor;
+  uint64_t version = 0;  // the storage version when saved
+};
+
+struct TapeEntry {
+  std::string op;
+  std::vector<Variable> inputs;
+  std::vector<Variable> outputs;
+  std::vector<SavedTensor> saved;
+  BackwardFn backward;
+};
+
+class Tape {
+ public:
+  // Appends an entry when grad mode is on and some input requires grad; then marks the outputs
+  // as non-leaf variables that require grad. Otherwise records nothing.
+  void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs,
+              TensorList saved, BackwardFn backward);
+  // Backpropagates from `loss` (a one-element variable, seeded with 1, unless `seed` is given with
+  // loss's shape) through every entry, then clears the tape.
+  Status backward(const Variable& loss, const Tensor& seed = Tensor());
+  size_t size() const { return entries_.size(); }
+  const std::vector<TapeEntry>& entries() const { return entries_; }
+  void clear() { entries_.clear(); }
+  // One line per entry: "3: matmul(f32[4, 8], f32[8, 16]) -> f32[4, 16]".
+  std::string to_string() const;
+
+ private:
+  Status run_entry(TapeEntry& entry);
+  std::vector<TapeEntry> entries_;
+};
+
+// The calling thread's tape.
+Tape& current_tape();
+// Records on the current tape (see Tape::record).
+void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, TensorList saved,
+            BackwardFn backward);
+// backward on the current tape.
+Status backward(const Variable& loss, const Tensor& seed = Tensor());
+
+bool grad_enabled();
+// While alive, ops record nothing (evaluation, generation, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// grad := grad + g (a new tensor; gradients are never modified in place, so aliasing is safe).
+Status accumulate_grad(Variable& v, const Tensor& g);
+
+}  // namespace mone::autograd

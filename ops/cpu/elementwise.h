@@ -1,0 +1,22 @@
+// CPU kernels for ops/elementwise.h. Contiguous inputs; `b` repeats every nb elements of `a`.
+#pragma once
+
+#include <cstdint>
+
+namespace mone::ops::cpu {
+
+enum class BinaryOp { kAdd, kSub, kMul };
+
+// out[i] = a[i % na] (op) b[i % nb] for i < n, where n = max(na, nb).
+template <typename T>
+void binary_forward(BinaryOp op, const T* a, int64_t na, const T* b, int64_t nb, T* out);
+
+// out[j] = sum_r in[r * m + j] for j < m: sums rows of a [n/m, m] matrix.
+template <typename T>
+void sum_rows(const T* in, int64_t n, int64_t m, T* out);
+
+// out[i] = s * a[i].
+template <typename T>
+void scale(const T* a, int64_t n, T s, T* out);
+
+}  // namespace mone::ops::cpu

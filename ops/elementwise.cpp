@@ -1,0 +1,107 @@
+#include "ops/elementwise.h"
+
+#include "ops/common.h"
+#include "ops/cpu/elementwise.h"
+
+namespace mone::ops {
+
+namespace {
+
+bool is_suffix(const Shape& small, const Shape& big) {
+  if (small.size() > big.size()) return false;
+  return std::equal(small.begin(), small.end(), big.end() - small.size());
+}
+
+StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
+  MONE_RETURN_IF_ERROR(check_same(op, {{"a", &a_in}, {"b", &b_in}}));
+  MONE_RETURN_IF_ERROR(check_float(op, a_in, "a"));
+  const bool a_big = a_in.dim() >= b_in.dim();
+  const Shape& out_shape = a_big ? a_in.shape() : b_in.shape();
+  if (!is_suffix(a_big ? b_in.shape() : a_in.shape(), out_shape)) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": shapes do not broadcast (one must be a suffix of the other): ",
+                                                   describe_args({{"a", &a_in}, {"b", &b_in}})));
+  }
+  const Tensor a = a_in.contiguous(), b = b_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(out_shape, a.dtype(), a.device()));
+  if (out.numel() == 0) return out;
+  switch (a.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(a.dtype(), op, {
+        cpu::binary_forward<scalar_t>(kind, a.data<scalar_t>(), a.numel(), b.data<scalar_t>(), b.numel(),
+                                      out.data<scalar_t>());
+      });
+      return out;
+    case DeviceType::kCUDA:
+      return unsupported_device(op, a.device());
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", cpu::BinaryOp::kAdd, a, b); }
+StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", cpu::BinaryOp::kSub, a, b); }
+StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", cpu::BinaryOp::kMul, a, b); }
+
+StatusOr<Tensor> scale(const Tensor& a_in, double s) {
+  MONE_RETURN_IF_ERROR(check_float("scale", a_in, "a"));
+  const Tensor a = a_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(a.shape(), a.dtype(), a.device()));
+  switch (a.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(a.dtype(), "scale", {
+        cpu::scale<scalar_t>(a.data<scalar_t>(), a.numel(), static_cast<scalar_t>(s), out.data<scalar_t>());
+      });
+      return out;
+    case DeviceType::kCUDA:
+      return unsupported_device("scale", a.device());
+  }
+  return out;
+}
+
+StatusOr<Tensor> sum_to_shape(const Tensor& t_in, const Shape& shape) {
+  MONE_RETURN_IF_ERROR(check_float("sum_to_shape", t_in, "t"));
+  if (t_in.shape() == shape) return t_in;
+  if (!is_suffix(shape, t_in.shape())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sum_to_shape: ", shape_string(shape), " is not a suffix of ", t_in.describe()));
+  }
+  const Tensor t = t_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(shape, t.dtype(), t.device()));
+  switch (t.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(t.dtype(), "sum_to_shape", {
+        cpu::sum_rows<scalar_t>(t.data<scalar_t>(), t.numel(), out.numel(), out.data<scalar_t>());
+      });
+      return out;
+    case DeviceType::kCUDA:
+      return unsupported_device("sum_to_shape", t.device());
+  }
+  return out;
+}
+
+StatusOr<BinaryGrads> add_backward(const Tensor& grad_out, const Shape& a_shape, const Shape& b_shape) {
+  BinaryGrads g;
+  MONE_ASSIGN_OR_RETURN(g.grad_a, sum_to_shape(grad_out, a_shape));
+  MONE_ASSIGN_OR_RETURN(g.grad_b, sum_to_shape(grad_out, b_shape));
+  return g;
+}
+
+StatusOr<BinaryGrads> sub_backward(const Tensor& grad_out, const Shape& a_shape, const Shape& b_shape) {
+  MONE_ASSIGN_OR_RETURN(BinaryGrads g, add_backward(grad_out, a_shape, b_shape));
+  MONE_ASSIGN_OR_RETURN(g.grad_b, scale(g.grad_b, -1.0));
+  return g;
+}
+
+StatusOr<BinaryGrads> mul_backward(const Tensor& grad_out, const Tensor& a, const Tensor& b) {
+  BinaryGrads g;
+  MONE_ASSIGN_OR_RETURN(Tensor ga, mul(grad_out, b));
+  MONE_ASSIGN_OR_RETURN(Tensor gb, mul(grad_out, a));
+  MONE_ASSIGN_OR_RETURN(g.grad_a, sum_to_shape(ga, a.shape()));
+  MONE_ASSIGN_OR_RETURN(g.grad_b, sum_to_shape(gb, b.shape()));
+  return g;
+}
+
+StatusOr<Tensor> scale_backward(const Tensor& grad_out, double s) { return scale(grad_out, s); }
+
+}  // namespace mone::ops

@@ -1,0 +1,35 @@
+// Elementwise arithmetic: add, sub, mul, scale, with broadcasting over leading dimensions.
+//
+// Shape letters: none; any shapes. Broadcasting rule (the only one mone needs): one operand's
+// shape must equal the other's, or be a suffix of it (b: [d] against a: [N, d]). The result has
+// the longer shape. Backward functions return fresh gradients (=), reduced back to each input's
+// shape by summing over the broadcast leading dimensions.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace mone::ops {
+
+StatusOr<Tensor> add(const Tensor& a, const Tensor& b);
+StatusOr<Tensor> sub(const Tensor& a, const Tensor& b);
+StatusOr<Tensor> mul(const Tensor& a, const Tensor& b);
+StatusOr<Tensor> scale(const Tensor& a, double s);
+
+struct BinaryGrads {
+  Tensor grad_a;
+  Tensor grad_b;
+};
+
+// out = a + b:  grad_a = sum_to(grad_out, a),  grad_b = sum_to(grad_out, b).
+StatusOr<BinaryGrads> add_backward(const Tensor& grad_out, const Shape& a_shape, const Shape& b_shape);
+// out = a - b:  grad_a = sum_to(grad_out, a),  grad_b = -sum_to(grad_out, b).
+StatusOr<BinaryGrads> sub_backward(const Tensor& grad_out, const Shape& a_shape, const Shape& b_shape);
+// out = a * b:  grad_a = sum_to(grad_out * b, a),  grad_b = sum_to(grad_out * a, b).
+StatusOr<BinaryGrads> mul_backward(const Tensor& grad_out, const Tensor& a, const Tensor& b);
+// out = s * a:  grad_a = s * grad_out.
+StatusOr<Tensor> scale_backward(const Tensor& grad_out, double s);
+
+// Sums `t` over its leading dimensions down to `shape` (a suffix of t's shape).
+StatusOr<Tensor> sum_to_shape(const Tensor& t, const Shape& shape);
+
+}  // namespace mone::ops
