@@ -31,7 +31,7 @@ TEST_CASE("views share storage and index the right elements") {
   CHECK(r2.storage() == t.storage());
 }
 
-TEST_CASE("bad reshapes, transposes and slices are errors, not crashes") {
+TEST_CASE("bad reshapes and transposes and slices are errors and not crashes") {
   Tensor t = Tensor::zeros({2, 3});
   CHECK_FALSE(t.reshape({4}).ok());
   CHECK_FALSE(t.reshape({-1, -1}).ok());
@@ -75,7 +75,7 @@ TEST_CASE("CUDA tensors fail cleanly without a GPU") {
   CHECK_FALSE(r.ok());
 }
 
-TEST_CASE("the RNG is counter-based: same numbers for the same seed, any split") {
+TEST_CASE("the RNG is counter-based: same numbers for the same seed and any split") {
   Generator a(42), b(42), c(43);
   Tensor x = randn({1000}, DType::kF64, a);
   Tensor y = randn({1000}, DType::kF64, b);

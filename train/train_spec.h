@@ -1,0 +1,27 @@
+// TrainSpec files and overrides: load configs/train/*.textproto, apply `--set field=value`
+// overrides (any field, nested with dots: `model.hidden_size=64`), resolve the model spec, and
+// validate the combination.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "proto/train.pb.h"
+
+namespace mone::train {
+
+// Reads a TrainSpec textproto. Errors name the file (and line:column for parse errors).
+StatusOr<proto::TrainSpec> load_train_spec(const std::string& path);
+
+// Applies "field=value" to the spec through protobuf reflection: "lr=0.01", "run_dir=runs/x",
+// "model.hidden_size=64". Errors name the override and the field.
+Status apply_override(proto::TrainSpec& spec, const std::string& assignment);
+
+// Loads spec.model_spec into spec.model unless the model is inline (relative paths are taken
+// from the working directory), applies the vocab_size override, and validates both specs:
+// sizes positive, seq_len <= the model's max_position_embeddings, a known device, ...
+// `source` names the train spec in messages.
+Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source);
+
+}  // namespace mone::train
