@@ -1,6 +1,7 @@
 #include "core/rng.h"
 
 #include <cmath>
+#include <type_traits>
 
 namespace mone {
 
@@ -51,15 +52,27 @@ void fill_with(Tensor& t, uint64_t offset, F&& draw) {
   T* p = t.data<T>();
   const int64_t n = t.numel();
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(draw(offset + static_cast<uint64_t>(i)));
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = draw(offset + static_cast<uint64_t>(i));
+    if constexpr (std::is_same_v<T, bf16>) p[i] = bf16(static_cast<float>(x));
+    else p[i] = static_cast<T>(x);
+  }
+}
+template <typename F>
+void fill_dispatch(Tensor& t, uint64_t offset, F&& draw) {
+  switch (t.dtype()) {
+    case DType::kF64: fill_with<double>(t, offset, draw); break;
+    case DType::kF32: fill_with<float>(t, offset, draw); break;
+    case DType::kBF16: fill_with<bf16>(t, offset, draw); break;
+    default: MONE_CHECK(false) << "random fill of a " << t.describe() << " tensor";
+  }
 }
 }  // namespace
 
 void Generator::fill_normal(Tensor& t, double mean, double stddev) {
   MONE_CHECK(t.device().is_cpu() && t.is_contiguous()) << "fill_normal on " << t.describe();
   auto draw = [&](uint64_t i) { return mean + stddev * normal_at(seed_, i); };
-  if (t.dtype() == DType::kF64) fill_with<double>(t, offset_, draw);
-  else fill_with<float>(t, offset_, draw);
+  fill_dispatch(t, offset_, draw);
   offset_ += t.numel();
   t.bump_version();
 }
@@ -67,8 +80,7 @@ void Generator::fill_normal(Tensor& t, double mean, double stddev) {
 void Generator::fill_uniform(Tensor& t, double lo, double hi) {
   MONE_CHECK(t.device().is_cpu() && t.is_contiguous()) << "fill_uniform on " << t.describe();
   auto draw = [&](uint64_t i) { return lo + (hi - lo) * uniform_at(seed_, i); };
-  if (t.dtype() == DType::kF64) fill_with<double>(t, offset_, draw);
-  else fill_with<float>(t, offset_, draw);
+  fill_dispatch(t, offset_, draw);
   offset_ += t.numel();
   t.bump_version();
 }

@@ -113,3 +113,14 @@ TEST_CASE("Philox matches the Random123 known-answer vector") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("unit") {
+TEST_CASE("randn fills bf16 tensors with the rounded f32 stream") {
+  Generator a(3), b(3);
+  Tensor h = randn({64}, DType::kBF16, a);
+  Tensor f = randn({64}, DType::kF32, b);
+  auto hv = h.to_vector<float>();
+  auto fv = f.to_vector<float>();
+  for (size_t i = 0; i < hv.size(); ++i) CHECK(hv[i] == static_cast<float>(bf16(fv[i])));
+}
+}
