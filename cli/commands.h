@@ -1,0 +1,33 @@
+// The subcommands of the `mone` binary, one file each (cli/<name>_command.cpp).
+//
+// To add a subcommand: write cli/<name>_command.cpp defining add_<name>_command (it creates the
+// subcommand, its flags and its action with set_command_action), declare it below, and call it
+// from main(). That is all: the build globs cli/*.cpp.
+#pragma once
+
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+
+namespace mone::cli {
+
+// mone inspect SPEC: parameter counts, FLOPs and memory of a model spec.
+void add_inspect_command(CLI::App& app);
+
+// Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
+// A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1
+// (CLI::RuntimeError: main() turns it into the exit code and prints nothing more).
+inline void set_command_action(CLI::App* cmd, std::function<Status()> run) {
+  cmd->callback([cmd, run = std::move(run)] {
+    const Status status = run();
+    if (status.ok()) return;
+    std::cerr << "mone " << cmd->get_name() << ": " << status.message() << "\n";
+    throw CLI::RuntimeError(1);
+  });
+}
+
+}  // namespace mone::cli

@@ -1,0 +1,330 @@
+// Model specs: textproto parsing with line:column errors, validation with field-naming errors.
+#include "models/spec.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace mone::models {
+namespace {
+
+using proto::ModelSpec;
+
+// Collects the text parser's errors as "line:column: message", counting from 1 for users.
+//
+// Protobuf blames some errors on the token after the culprit: an unknown enum value at the end of
+// a line is reported at the start of the next line. When the message quotes an identifier that
+// occurs in the text at or before the reported position, we point at its last such occurrence.
+class ParseErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit ParseErrors(const std::string& text) : lines_(absl::StrSplit(text, '\n')) {}
+
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (line < 0) {  // protobuf knows no position
+      errors_.push_back(message);
+      return;
+    }
+    std::optional<Position> best;
+    for (const std::string& word : quoted_identifiers(message)) {
+      const std::optional<Position> found = last_occurrence(word, {line, column});
+      if (found && (!best || *best < *found)) best = found;
+    }
+    const Position at = best.value_or(Position{line, column});
+    errors_.push_back(absl::StrCat(at.line + 1, ":", at.column + 1, ": ", message));
+  }
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
+                  const std::string& message) override {}
+  std::string joined() const { return absl::StrJoin(errors_, "; "); }
+  bool empty() const { return errors_.empty(); }
+
+ private:
+  struct Position {
+    int line, column;  // zero-based
+    bool operator<(const Position& o) const {
+      return line != o.line ? line < o.line : column < o.column;
+    }
+  };
+
+  static bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  }
+
+  // The "..."-quoted words of `message` that look like identifiers (field or enum value names).
+  static std::vector<std::string> quoted_identifiers(const std::string& message) {
+    std::vector<std::string> words;
+    const std::vector<std::string> parts = absl::StrSplit(message, '"');
+    for (size_t i = 1; i + 1 < parts.size(); i += 2) {  // odd parts sit between quotes
+      const std::string& w = parts[i];
+      if (!w.empty() && std::isalpha(static_cast<unsigned char>(w[0])) &&
+          std::all_of(w.begin(), w.end(), is_word_char)) {
+        words.push_back(w);
+      }
+    }
+    return words;
+  }
+
+  // The last whole-word occurrence of `word` that starts at or before `limit`.
+  std::optional<Position> last_occurrence(const std::string& word, Position limit) const {
+    for (int l = std::min(limit.line, static_cast<int>(lines_.size()) - 1); l >= 0; --l) {
+      const std::string& text = lines_[l];
+      size_t at =
+          text.rfind(word, l == limit.line ? static_cast<size_t>(limit.column) : text.size());
+      for (; at != std::string::npos; at = at == 0 ? std::string::npos : text.rfind(word, at - 1)) {
+        const bool starts_word = at == 0 || !is_word_char(text[at - 1]);
+        const bool ends_word =
+            at + word.size() == text.size() || !is_word_char(text[at + word.size()]);
+        if (starts_word && ends_word) return Position{l, static_cast<int>(at)};
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> lines_;
+  std::vector<std::string> errors_;
+};
+
+// "<source>: field <name> = <value>: <why>"
+template <typename T>
+Status field_error(const std::string& source, const std::string& field, const T& value,
+                   const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, ": field ", field, " = ", value, ": ", why));
+}
+Status field_error(const std::string& source, const std::string& field, double value,
+                   const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: field %s = %g: %s", source, field, value, why));
+}
+
+// A size the spec must set to a positive number.
+Status require_positive(const std::string& source, const std::string& field, int64_t value) {
+  if (value > 0) return absl::OkStatus();
+  return field_error(source, field, value, "must be > 0");
+}
+// A count that may be zero but never negative.
+Status require_non_negative(const std::string& source, const std::string& field, int64_t value) {
+  if (value >= 0) return absl::OkStatus();
+  return field_error(source, field, value, "must be >= 0");
+}
+// A real that must be finite and > 0 (norm eps, RoPE base, init std). NaN fails too.
+Status require_positive_real(const std::string& source, const std::string& field, double value) {
+  if (value > 0 && std::isfinite(value)) return absl::OkStatus();
+  return field_error(source, field, value, "must be a finite number > 0");
+}
+// A loss weight: finite and >= 0 (0 switches the loss off).
+Status require_loss_weight(const std::string& source, const std::string& field, double value) {
+  if (value >= 0 && std::isfinite(value)) return absl::OkStatus();
+  return field_error(source, field, value, "a loss weight must be a finite number >= 0");
+}
+
+Status validate_attention(const ModelSpec& s, const std::string& src) {
+  MONE_RETURN_IF_ERROR(require_positive(src, "vocab_size", s.vocab_size()));
+  MONE_RETURN_IF_ERROR(require_positive(src, "hidden_size", s.hidden_size()));
+  MONE_RETURN_IF_ERROR(require_positive(src, "num_hidden_layers", s.num_hidden_layers()));
+  MONE_RETURN_IF_ERROR(require_positive(src, "num_attention_heads", s.num_attention_heads()));
+  if (s.hidden_size() % s.num_attention_heads() != 0) {
+    return field_error(
+        src, "hidden_size", s.hidden_size(),
+        absl::StrCat("must be a multiple of num_attention_heads = ", s.num_attention_heads()));
+  }
+  // RoPE's rotate-half pairs dimension i with i + head_dim/2, so head_dim must be even.
+  const int64_t hd = s.hidden_size() / s.num_attention_heads();
+  if (hd % 2 != 0) {
+    return field_error(src, "hidden_size", s.hidden_size(),
+                       absl::StrCat("head_dim = hidden_size / num_attention_heads = ", hd,
+                                    " is odd; RoPE (rotate-half) needs an even head_dim"));
+  }
+  MONE_RETURN_IF_ERROR(require_non_negative(src, "num_key_value_heads", s.num_key_value_heads()));
+  if (s.num_key_value_heads() > 0 && s.num_attention_heads() % s.num_key_value_heads() != 0) {
+    return field_error(src, "num_key_value_heads", s.num_key_value_heads(),
+                       absl::StrCat("must divide num_attention_heads = ", s.num_attention_heads()));
+  }
+  MONE_RETURN_IF_ERROR(require_positive_real(src, "rms_norm_eps", s.rms_norm_eps()));
+  MONE_RETURN_IF_ERROR(require_positive_real(src, "rope_theta", s.rope_theta()));
+  MONE_RETURN_IF_ERROR(
+      require_positive(src, "max_position_embeddings", s.max_position_embeddings()));
+  return absl::OkStatus();
+}
+
+Status validate_experts(const ModelSpec& s, const std::string& src) {
+  MONE_RETURN_IF_ERROR(require_positive(src, "num_experts", s.num_experts()));
+  if (s.num_experts_per_tok() <= 0 || s.num_experts_per_tok() > s.num_experts()) {
+    return field_error(src, "num_experts_per_tok", s.num_experts_per_tok(),
+                       absl::StrCat("must be in [1, num_experts = ", s.num_experts(), "]"));
+  }
+  const int64_t D = s.moe_intermediate_size();
+  MONE_RETURN_IF_ERROR(require_positive(src, "moe_intermediate_size", D));
+  MONE_RETURN_IF_ERROR(require_non_negative(src, "num_shared_experts", s.num_shared_experts()));
+  MONE_RETURN_IF_ERROR(require_non_negative(src, "shared_expert_intermediate_size",
+                                            s.shared_expert_intermediate_size()));
+  if (s.neuron_topk() < 0 || s.neuron_topk() > D) {
+    return field_error(src, "neuron_topk", s.neuron_topk(),
+                       absl::StrCat("must be in [0, moe_intermediate_size = ", D,
+                                    "] (0 means moe_intermediate_size / 4)"));
+  }
+  if (s.ffn_type() == ModelSpec::MONE && effective_neuron_topk(s) == 0) {
+    return field_error(src, "neuron_topk", s.neuron_topk(),
+                       absl::StrCat("the default moe_intermediate_size / 4 = 0 for "
+                                    "moe_intermediate_size = ",
+                                    D, "; set neuron_topk >= 1"));
+  }
+  if (s.sparsify_shared_expert()) {
+    if (s.ffn_type() != ModelSpec::MONE) {
+      return field_error(src, "sparsify_shared_expert", "true",
+                         "needs ffn_type = MONE (only MoNE keeps a subset of neurons)");
+    }
+    if (s.num_shared_experts() > 0 && effective_neuron_topk(s) > shared_expert_width(s)) {
+      return field_error(src, "sparsify_shared_expert", "true",
+                         absl::StrCat("K_N = ", effective_neuron_topk(s),
+                                      " exceeds the shared expert width ", shared_expert_width(s)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Parameter counts must fit comfortably in int64 (spec_stats counts them exactly).
+Status validate_magnitude(const ModelSpec& s, const std::string& src) {
+  const long double V = s.vocab_size(), d = s.hidden_size(), L = s.num_hidden_layers();
+  long double ffn = 3.0L * d * s.intermediate_size();
+  if (has_experts(s)) {
+    ffn = 3.0L * d * s.moe_intermediate_size() * s.num_experts() +
+          3.0L * d * shared_expert_width(s) * s.num_shared_experts();
+  }
+  const long double approx = 2 * V * d + L * (4 * d * d + ffn) + s.max_position_embeddings();
+  constexpr long double kLimit = 1e15L;
+  if (approx > kLimit) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: the spec describes about %.3Lg parameters, more than mone handles (%.0Lg); "
+        "check hidden_size, num_hidden_layers, vocab_size and the expert sizes",
+        src, approx, kLimit));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t head_dim(const proto::ModelSpec& spec) {
+  return spec.hidden_size() / spec.num_attention_heads();
+}
+
+int64_t num_kv_heads(const proto::ModelSpec& spec) {
+  return spec.num_key_value_heads() > 0 ? spec.num_key_value_heads() : spec.num_attention_heads();
+}
+
+int64_t shared_expert_width(const proto::ModelSpec& spec) {
+  return spec.shared_expert_intermediate_size() > 0 ? spec.shared_expert_intermediate_size()
+                                                    : spec.moe_intermediate_size();
+}
+
+bool has_experts(const proto::ModelSpec& spec) {
+  return spec.ffn_type() == ModelSpec::MOE || spec.ffn_type() == ModelSpec::MONE;
+}
+
+int64_t effective_neuron_topk(const proto::ModelSpec& spec) {
+  switch (spec.ffn_type()) {
+    case ModelSpec::MOE:
+      return spec.moe_intermediate_size();
+    case ModelSpec::MONE:
+      return spec.neuron_topk() > 0 ? spec.neuron_topk() : spec.moe_intermediate_size() / 4;
+    case ModelSpec::DENSE:
+      return 0;
+  }
+  return 0;
+}
+
+int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec) {
+  return spec.sparsify_shared_expert() ? effective_neuron_topk(spec) : shared_expert_width(spec);
+}
+
+Status validate_model_spec(const proto::ModelSpec& spec, const std::string& source_name) {
+  const std::string& src = source_name;
+  MONE_RETURN_IF_ERROR(validate_attention(spec, src));
+  if (spec.ffn_type() == ModelSpec::DENSE) {
+    MONE_RETURN_IF_ERROR(require_positive(src, "intermediate_size", spec.intermediate_size()));
+    if (spec.sparsify_shared_expert()) {
+      return field_error(src, "sparsify_shared_expert", "true",
+                         "needs ffn_type = MONE (only MoNE keeps a subset of neurons)");
+    }
+  } else {
+    MONE_RETURN_IF_ERROR(validate_experts(spec, src));
+  }
+  MONE_RETURN_IF_ERROR(
+      require_loss_weight(src, "router_aux_loss_coef", spec.router_aux_loss_coef()));
+  MONE_RETURN_IF_ERROR(require_loss_weight(src, "router_z_loss_coef", spec.router_z_loss_coef()));
+  MONE_RETURN_IF_ERROR(
+      require_loss_weight(src, "neuron_aux_loss_coef", spec.neuron_aux_loss_coef()));
+  MONE_RETURN_IF_ERROR(require_positive_real(src, "initializer_range", spec.initializer_range()));
+  return validate_magnitude(spec, src);
+}
+
+StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,
+                                            const std::string& source_name) {
+  proto::ModelSpec spec;
+  ParseErrors errors(text);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &spec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":",
+                     errors.empty() ? std::string(" not a ModelSpec textproto") : errors.joined()));
+  }
+  MONE_RETURN_IF_ERROR(validate_model_spec(spec, source_name));
+  return spec;
+}
+
+StatusOr<proto::ModelSpec> load_model_spec(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open model spec file"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": error while reading model spec"));
+  return parse_model_spec(text.str(), path);
+}
+
+std::string model_spec_to_text(const proto::ModelSpec& spec) {
+  // TextFormat skips unset proto2 fields; set each one to its (possibly default) value first so
+  // the text says everything the model depends on, even if a default changes later.
+  proto::ModelSpec full = spec;
+  const auto* descriptor = full.GetDescriptor();
+  const auto* reflection = full.GetReflection();
+  using Field = google::protobuf::FieldDescriptor;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const Field* f = descriptor->field(i);
+    if (reflection->HasField(full, f)) continue;
+    switch (f->cpp_type()) {
+      case Field::CPPTYPE_INT64:
+        reflection->SetInt64(&full, f, f->default_value_int64());
+        break;
+      case Field::CPPTYPE_DOUBLE:
+        reflection->SetDouble(&full, f, f->default_value_double());
+        break;
+      case Field::CPPTYPE_BOOL:
+        reflection->SetBool(&full, f, f->default_value_bool());
+        break;
+      case Field::CPPTYPE_STRING:
+        reflection->SetString(&full, f, f->default_value_string());
+        break;
+      case Field::CPPTYPE_ENUM:
+        reflection->SetEnum(&full, f, f->default_value_enum());
+        break;
+      default:
+        MONE_CHECK(false) << "ModelSpec field " << f->name() << " has an unhandled type";
+    }
+  }
+  std::string text;
+  MONE_CHECK(google::protobuf::TextFormat::PrintToString(full, &text));
+  return text;
+}
+
+}  // namespace mone::models
