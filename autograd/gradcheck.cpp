@@ -26,6 +26,10 @@ Status gradcheck(const GradcheckFn& fn, const std::vector<Variable>& inputs, con
           absl::StrCat("gradcheck: input ", k, " is ", v.value().describe(), "; gradcheck runs in f64"));
     }
   }
+  // The inputs' values before anything runs: every finite difference starts from these (fn may
+  // write perturbed values into shared variables, e.g. a model's parameters).
+  std::vector<Tensor> base;
+  for (const auto& v : inputs) base.push_back(v.value().clone());
   // Analytic gradients: one backward with seed w.
   current_tape().clear();
   for (Variable v : inputs) v.zero_grad();  // handles share the variable
@@ -46,8 +50,9 @@ Status gradcheck(const GradcheckFn& fn, const std::vector<Variable>& inputs, con
     for (int64_t i = 0; i < n; ++i) {
       double l[2];
       for (int side = 0; side < 2; ++side) {
-        std::vector<Variable> perturbed = inputs;
-        Tensor x = inputs[k].value().clone();
+        std::vector<Variable> perturbed;
+        for (const Tensor& b : base) perturbed.emplace_back(b, false);
+        Tensor x = base[k].clone();
         x.data<double>()[i] += side == 0 ? options.eps : -options.eps;
         perturbed[k] = Variable(x, false);
         MONE_ASSIGN_OR_RETURN(Variable o, fn(perturbed));

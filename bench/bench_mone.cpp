@@ -1,0 +1,220 @@
+// MoNE expert FFN benchmark (CPU, f32): forward and forward + backward of one expert's segment,
+//   1. masked-dense vs gathered at K_N / D in {1/8, 1/4, 1/2}, for a prefill-sized segment
+//      (T_e = 256) and for decode (T_e = 1);
+//   2. MoNE (K_N = D/4) vs MoE (K_N = D, the plain SwiGLU expert) at equal total parameters
+//      (the same d, D and weights).
+//
+//   mone_bench_mone [--runs N] [--tokens T] [--d d] [--D D]
+//     defaults: at least 9 timed runs after 2 warmups (more for short calls), T_e in {256, 1}, d = 512, D = 1024
+//
+// Shape letters as in ops/mone_ffn.h: T tokens of the expert, d model width, D expert width,
+// K_N neurons kept. Each comparison alternates its two sides run by run, so a change in machine
+// load hits both alike, and reports medians. Output is Markdown for docs/PERF.md.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/rng.h"
+#include "ops/mone_ffn.h"
+
+using namespace mone;
+using ops::Activation;
+using ops::MoneStrategy;
+using ops::TopkBackward;
+
+namespace {
+
+struct Options {
+  int runs = 9;
+  std::vector<int64_t> tokens{256, 1};
+  int64_t d = 512;
+  int64_t d_expert = 1024;
+};
+
+// One expert's problem: weights, input and an upstream gradient.
+struct Problem {
+  Tensor x, w_gate, w_up, w_down, dy;
+};
+
+Problem make_problem(int64_t tokens, int64_t d, int64_t d_expert) {
+  Generator gen(42);
+  const double s = 1.0 / std::sqrt(static_cast<double>(d));
+  return {randn({tokens, d}, DType::kF32, gen), randn({d_expert, d}, DType::kF32, gen, 0.0, s),
+          randn({d_expert, d}, DType::kF32, gen, 0.0, s), randn({d, d_expert}, DType::kF32, gen, 0.0, s),
+          randn({tokens, d}, DType::kF32, gen)};
+}
+
+// A MoNE configuration to time: K_N and strategy; `backward` adds the HARD backward.
+struct Variant {
+  int64_t k_n;
+  MoneStrategy strategy;
+};
+
+void run_variant(const Problem& p, const Variant& v, bool backward) {
+  auto f = value_or_die(ops::mone_ffn_forward(p.x, p.w_gate, p.w_up, p.w_down, v.k_n, Activation::kSilu, v.strategy));
+  if (!backward) return;
+  value_or_die(ops::mone_ffn_backward(p.dy, Tensor(), p.x, p.w_gate, p.w_up, p.w_down, f, TopkBackward::kHard,
+                                      v.strategy, Activation::kSilu));
+}
+
+// Reads a buffer three times the size of the last-level cache, so the next call finds its weights
+// in DRAM, as at decode, where every layer's experts take turns.
+void evict_caches() {
+  static std::vector<float> junk(size_t{96} << 18, 1.0f);  // 96 MiB
+  volatile float sink = 0.0f;
+  float acc = 0.0f;
+  for (size_t i = 0; i < junk.size(); i += 16) acc += junk[i];
+  sink = acc;
+  (void)sink;
+}
+
+bool g_cold = false;  // evict caches before every timed call
+
+double seconds_of(const std::function<void()>& fn) {
+  if (g_cold) evict_caches();
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median milliseconds of a and of b, alternating a, b, a, b after two warmups of each. Short
+// calls get more runs (up to about 0.3 s per side, at most 301), so their medians are stable too.
+std::pair<double, double> compare_ms(int runs, const std::function<void()>& a, const std::function<void()>& b) {
+  a(), b();
+  const double slowest = std::max(seconds_of(a), seconds_of(b));
+  runs = std::clamp(static_cast<int>(0.3 / std::max(slowest, 1e-6)), runs, 301) | 1;
+  std::vector<double> ta, tb;
+  for (int r = 0; r < runs; ++r) {
+    ta.push_back(1e3 * seconds_of(a));
+    tb.push_back(1e3 * seconds_of(b));
+  }
+  std::sort(ta.begin(), ta.end());
+  std::sort(tb.begin(), tb.end());
+  return {ta[runs / 2], tb[runs / 2]};
+}
+
+std::string first_line_with(const char* path, const char* prefix) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+// False (after a message) on an unknown flag.
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const int64_t value = std::atoll(argv[i + 1]);
+    if (flag == "--runs") o.runs = static_cast<int>(std::max<int64_t>(1, value));
+    else if (flag == "--tokens") o.tokens = {value};
+    else if (flag == "--d") o.d = value;
+    else if (flag == "--D") o.d_expert = value;
+    else {
+      std::fprintf(stderr, "mone_bench_mone: unknown flag %s (flags: --runs, --tokens, --d, --D)\n", flag.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  std::ifstream loadavg("/proc/loadavg");
+  std::string load1, load5;
+  loadavg >> load1 >> load5;
+  std::printf("- CPU: %s; %u hardware threads, OpenMP threads: %d; load average at start %s (1 min), %s (5 min)\n",
+              first_line_with("/proc/cpuinfo", "model name").c_str(), std::thread::hardware_concurrency(),
+              omp_get_max_threads(), load1.c_str(), load5.c_str());
+  std::printf("- f32, silu, HARD estimator; d = %ld, D = %ld; median of at least %d runs (up to 301 for short calls) after 2 warmups\n\n",
+              static_cast<long>(o.d), static_cast<long>(o.d_expert), o.runs);
+
+  std::printf("### Masked-dense vs gathered (one expert, HARD)\n\n");
+  std::printf("| T_e | K_N/D | pass | masked-dense ms | gathered ms | masked / gathered |\n");
+  std::printf("|---:|---:|---|---:|---:|---:|\n");
+  for (int64_t tokens : o.tokens) {
+    const Problem p = make_problem(tokens, o.d, o.d_expert);
+    for (int64_t div : {8, 4, 2}) {
+      const int64_t k_n = o.d_expert / div;
+      for (bool backward : {false, true}) {
+        auto [masked, gathered] = compare_ms(
+            o.runs, [&] { run_variant(p, {k_n, MoneStrategy::kMaskedDense}, backward); },
+            [&] { run_variant(p, {k_n, MoneStrategy::kGathered}, backward); });
+        std::printf("| %ld | 1/%ld | %s | %.3f | %.3f | %.2f |\n", static_cast<long>(tokens), static_cast<long>(div),
+                    backward ? "fwd+bwd" : "fwd", masked, gathered, masked / gathered);
+        std::fflush(stdout);
+      }
+    }
+  }
+
+  std::printf("\n### Crossover: masked-dense time / gathered time by segment size (> 1: gathered is faster)\n\n");
+  std::printf("| T_e | fwd 1/8 | fwd 1/4 | fwd 1/2 | fwd+bwd 1/8 | fwd+bwd 1/4 | fwd+bwd 1/2 |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (int64_t tokens : {1, 4, 16, 64, 256}) {
+    const Problem p = make_problem(tokens, o.d, o.d_expert);
+    std::printf("| %ld |", static_cast<long>(tokens));
+    for (bool backward : {false, true}) {
+      for (int64_t div : {8, 4, 2}) {
+        const int64_t k_n = o.d_expert / div;
+        auto [masked, gathered] = compare_ms(
+            o.runs, [&] { run_variant(p, {k_n, MoneStrategy::kMaskedDense}, backward); },
+            [&] { run_variant(p, {k_n, MoneStrategy::kGathered}, backward); });
+        std::printf(" %.2f |", masked / gathered);
+        std::fflush(stdout);
+      }
+    }
+    std::printf("\n");
+  }
+
+  std::printf("\n### MoNE (K_N = D/4) vs MoE (K_N = D) at equal total parameters\n\n");
+  std::printf("| T_e | pass | MoE ms | MoNE masked-dense ms | MoNE gathered ms | best MoNE / MoE |\n");
+  std::printf("|---:|---|---:|---:|---:|---:|\n");
+  for (int64_t tokens : o.tokens) {
+    const Problem p = make_problem(tokens, o.d, o.d_expert);
+    const Variant moe{o.d_expert, MoneStrategy::kMaskedDense};
+    for (bool backward : {false, true}) {
+      double best = 1e300, ms[2] = {0, 0}, moe_ms = 0;
+      for (MoneStrategy s : {MoneStrategy::kMaskedDense, MoneStrategy::kGathered}) {
+        auto [m, mone] = compare_ms(
+            o.runs, [&] { run_variant(p, moe, backward); }, [&] { run_variant(p, {o.d_expert / 4, s}, backward); });
+        ms[s == MoneStrategy::kGathered] = mone;
+        moe_ms = s == MoneStrategy::kMaskedDense ? m : std::min(moe_ms, m);
+        best = std::min(best, mone);
+      }
+      std::printf("| %ld | %s | %.3f | %.3f | %.3f | %.2f |\n", static_cast<long>(tokens),
+                  backward ? "fwd+bwd" : "fwd", moe_ms, ms[0], ms[1], best / moe_ms);
+      std::fflush(stdout);
+    }
+  }
+
+  std::printf("\n### Decode (T_e = 1) forward with cold caches (weights read from DRAM)\n\n");
+  std::printf("| K_N/D | MoE ms | masked-dense ms | gathered ms | masked / gathered | gathered / MoE |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  g_cold = true;
+  const Problem p = make_problem(1, o.d, o.d_expert);
+  for (int64_t div : {8, 4, 2}) {
+    const int64_t k_n = o.d_expert / div;
+    auto [masked, gathered] = compare_ms(
+        o.runs, [&] { run_variant(p, {k_n, MoneStrategy::kMaskedDense}, false); },
+        [&] { run_variant(p, {k_n, MoneStrategy::kGathered}, false); });
+    auto [moe, gathered2] = compare_ms(
+        o.runs, [&] { run_variant(p, {o.d_expert, MoneStrategy::kMaskedDense}, false); },
+        [&] { run_variant(p, {k_n, MoneStrategy::kGathered}, false); });
+    std::printf("| 1/%ld | %.3f | %.3f | %.3f | %.2f | %.2f |\n", static_cast<long>(div), moe, masked, gathered,
+                masked / gathered, gathered2 / moe);
+    std::fflush(stdout);
+  }
+  return 0;
+}

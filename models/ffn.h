@@ -1,0 +1,79 @@
+// The feed-forward half of a block: a dense SwiGLU, or a routed MoE/MoNE layer.
+//
+// Shape letters: N tokens, d width, E experts, K experts per token, D expert width, K_N neurons
+// kept per (token, expert), D_s shared expert width.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "models/module.h"
+#include "ops/moe_types.h"
+
+namespace mone::models {
+
+// What one FFN layer reports besides its output: its auxiliary losses (undefined when absent)
+// and its load statistics.
+struct FfnAux {
+  Variable load_balance;   // L_aux of this layer (0-d)
+  Variable z_loss;         // L_z
+  Variable neuron_loss;    // L_NG (only MoNE with K_N < D)
+  std::vector<int64_t> tokens_per_expert;            // [E]
+  std::vector<std::vector<int64_t>> neuron_counts;   // [E][D]: times each neuron was selected
+};
+
+// One SwiGLU expert's weights (gate, up: [D, d]; down: [d, D]).
+struct SwigluWeights {
+  Variable gate, up, down;
+  SwigluWeights(int64_t d, int64_t width, DType dtype, Generator& gen, double std, double out_std,
+                const std::string& prefix);
+  void collect(ParameterList& out) const;
+};
+
+struct FfnConfig {
+  int64_t d = 0;
+  int64_t experts = 0, top_k = 0, width = 0, neuron_topk = 0;  // width: D (or the dense width)
+  int64_t shared_experts = 0, shared_width = 0, shared_neuron_topk = 0;
+  bool norm_topk_prob = false;
+  ops::Activation act = ops::Activation::kSilu;
+  ops::TopkBackward estimator = ops::TopkBackward::kHard;
+  ops::MoneStrategy strategy = ops::MoneStrategy::kGathered;
+  ops::NeuronLossForm neuron_loss_form = ops::NeuronLossForm::kNormalized;
+};
+
+class Ffn {
+ public:
+  virtual ~Ffn() = default;
+  // x [N, d] -> [N, d]; fills *aux when given.
+  virtual StatusOr<Variable> forward(const Variable& x, FfnAux* aux) const = 0;
+  virtual void collect(ParameterList& out) const = 0;
+};
+
+// y = W_down (act(W_gate x) ⊙ W_up x).
+class DenseFfn : public Ffn {
+ public:
+  DenseFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, double out_std, const std::string& prefix);
+  StatusOr<Variable> forward(const Variable& x, FfnAux* aux) const override;
+  void collect(ParameterList& out) const override { weights_.collect(out); }
+
+ private:
+  FfnConfig config_;
+  SwigluWeights weights_;
+};
+
+// Router -> dropless dispatch -> each routed expert (MoNE: top-K_N neurons by |G|; MoE: K_N = D)
+// -> weighted combine, plus the shared experts.
+class MoeFfn : public Ffn {
+ public:
+  MoeFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, double out_std, const std::string& prefix);
+  StatusOr<Variable> forward(const Variable& x, FfnAux* aux) const override;
+  void collect(ParameterList& out) const override;
+
+ private:
+  FfnConfig config_;
+  Variable router_;  // [E, d]: model.layers.{i}.mlp.gate.weight
+  std::vector<SwigluWeights> experts_;
+  std::vector<SwigluWeights> shared_;
+};
+
+}  // namespace mone::models

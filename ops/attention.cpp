@@ -1,0 +1,77 @@
+// Attention forward and backward: checks, then the CPU kernels. Shape letters (ops/attention.h):
+// B batch, Tq query rows, Tk key rows, H query heads, Hkv kv heads, hd head dim.
+#include "ops/attention.h"
+
+#include "ops/common.h"
+#include "ops/cpu/attention.h"
+
+namespace mone::ops {
+
+namespace {
+
+StatusOr<cpu::AttentionDims> attention_dims(const char* op, const Tensor& q, const Tensor& k, const Tensor& v) {
+  MONE_RETURN_IF_ERROR(check_same(op, {{"q", &q}, {"k", &k}, {"v", &v}}));
+  MONE_RETURN_IF_ERROR(check_float(op, q, "q"));
+  const auto error = [&](const char* what) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": ", what, ": ", describe_args({{"q", &q}, {"k", &k}, {"v", &v}}),
+                                                   " (expected q [B, Tq, H, hd], k and v [B, Tk, Hkv, hd])"));
+  };
+  if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) return error("expected 4-D tensors");
+  if (k.shape() != v.shape()) return error("k and v differ in shape");
+  if (q.size(0) != k.size(0)) return error("batch sizes differ");
+  if (q.size(3) != k.size(3)) return error("head dims differ");
+  if (q.size(3) == 0) return error("head dim is 0");
+  if (k.size(2) == 0 || q.size(2) % k.size(2) != 0) return error("query heads H must be a multiple of kv heads Hkv");
+  if (k.size(1) < q.size(1)) return error("fewer keys than queries (Tk < Tq); the queries are the last Tq of Tk positions");
+  return cpu::AttentionDims{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
+}
+
+}  // namespace
+
+StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
+  MONE_ASSIGN_OR_RETURN(cpu::AttentionDims d, attention_dims("attention", q_in, k_in, v_in));
+  const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
+  AttentionForward f;
+  MONE_ASSIGN_OR_RETURN(f.out, new_tensor(q.shape(), q.dtype(), q.device()));
+  MONE_ASSIGN_OR_RETURN(f.probs, new_tensor({d.b, d.h, d.tq, d.tk}, q.dtype(), q.device()));
+  switch (q.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(q.dtype(), "attention", {
+        cpu::attention_forward<scalar_t>(f.out.data<scalar_t>(), f.probs.data<scalar_t>(), q.data<scalar_t>(),
+                                         k.data<scalar_t>(), v.data<scalar_t>(), d);
+      });
+      return f;
+    case DeviceType::kCUDA:
+      return unsupported_device("attention", q.device());
+  }
+  return f;
+}
+
+StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Tensor& q_in, const Tensor& k_in,
+                                            const Tensor& v_in, const Tensor& probs_in) {
+  const char* op = "attention_backward";
+  MONE_ASSIGN_OR_RETURN(cpu::AttentionDims d, attention_dims(op, q_in, k_in, v_in));
+  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_out", &grad_out_in}, {"q", &q_in}, {"probs", &probs_in}}));
+  MONE_RETURN_IF_ERROR(check_shape(op, grad_out_in, q_in.shape(), "grad_out"));
+  MONE_RETURN_IF_ERROR(check_shape(op, probs_in, {d.b, d.h, d.tq, d.tk}, "probs"));
+  const Tensor grad_out = grad_out_in.contiguous(), q = q_in.contiguous(), k = k_in.contiguous(),
+               v = v_in.contiguous(), probs = probs_in.contiguous();
+  AttentionGrads g;
+  MONE_ASSIGN_OR_RETURN(g.grad_q, new_tensor(q.shape(), q.dtype(), q.device()));
+  MONE_ASSIGN_OR_RETURN(g.grad_k, new_tensor(k.shape(), k.dtype(), k.device()));
+  MONE_ASSIGN_OR_RETURN(g.grad_v, new_tensor(v.shape(), v.dtype(), v.device()));
+  switch (q.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(q.dtype(), op, {
+        cpu::attention_backward<scalar_t>(g.grad_q.data<scalar_t>(), g.grad_k.data<scalar_t>(),
+                                          g.grad_v.data<scalar_t>(), grad_out.data<scalar_t>(), q.data<scalar_t>(),
+                                          k.data<scalar_t>(), v.data<scalar_t>(), probs.data<scalar_t>(), d);
+      });
+      return g;
+    case DeviceType::kCUDA:
+      return unsupported_device(op, q.device());
+  }
+  return g;
+}
+
+}  // namespace mone::ops
