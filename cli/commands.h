@@ -17,6 +17,16 @@ namespace mone::cli {
 
 // mone inspect SPEC: parameter counts, FLOPs and memory of a model spec.
 void add_inspect_command(CLI::App& app);
+// mone tokenizer train: byte-level BPE from text.
+void add_tokenizer_command(CLI::App& app);
+// mone data prepare: text -> llm.c token shards.
+void add_data_command(CLI::App& app);
+// mone generate: sample from a checkpoint.
+void add_generate_command(CLI::App& app);
+// mone train --config SPEC: the training loop (docs/TRAINING.md).
+void add_train_command(CLI::App& app);
+// mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.
+void add_eval_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

@@ -20,6 +20,11 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(32);
 
   mone::cli::add_inspect_command(app);
+  mone::cli::add_tokenizer_command(app);
+  mone::cli::add_data_command(app);
+  mone::cli::add_generate_command(app);
+  mone::cli::add_train_command(app);
+  mone::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

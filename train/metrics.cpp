@@ -2,6 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
+
+#include "train/checkpoint/file_io.h"
 
 namespace mone::train {
 
@@ -17,12 +20,29 @@ MetricsLog::~MetricsLog() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-Status MetricsLog::write(const nlohmann::json& record) {
+Status MetricsLog::write(const nlohmann::ordered_json& record) {
   const std::string line = record.dump() + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
     return absl::DataLossError(absl::StrCat(path_, ": writing the metrics log failed: ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+Status truncate_metrics_after(const std::string& path, int64_t step) {
+  StatusOr<std::string> text = read_file_to_string(path);
+  if (absl::IsNotFound(text.status())) return absl::OkStatus();
+  MONE_RETURN_IF_ERROR(text.status());
+  std::istringstream in(*text);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded() || !record.is_object()) continue;
+    const auto it = record.find("step");
+    if (it != record.end() && it->is_number_integer() && it->get<int64_t>() > step) continue;
+    kept += line + "\n";
+  }
+  if (kept == *text) return absl::OkStatus();
+  return write_string_atomic(path, kept);
 }
 
 std::string format_duration(double s) {

@@ -18,14 +18,20 @@ class MetricsLog {
   MetricsLog(MetricsLog&& other) noexcept : file_(other.file_), path_(std::move(other.path_)) { other.file_ = nullptr; }
   MetricsLog(const MetricsLog&) = delete;
   ~MetricsLog();
-  // Writes one line and flushes it, so a crash loses at most the line being written.
-  Status write(const nlohmann::json& record);
+  // Writes one line and flushes it, so a crash loses at most the line being written. Keys keep
+  // the order they were inserted in (step first reads best).
+  Status write(const nlohmann::ordered_json& record);
 
  private:
   MetricsLog(std::FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
   std::FILE* file_;
   std::string path_;
 };
+
+// Resuming at `step`: keeps the lines of path whose "step" is <= step and drops the rest (records
+// of steps after the checkpoint, which the resumed run computes again, and a torn last line), so
+// the log reads as if the run had never stopped. A missing file is fine. Rewrites atomically.
+Status truncate_metrics_after(const std::string& path, int64_t step);
 
 // "step 120/400 | loss 3.214 | 5.1k tok/s | ETA 1m05s"
 std::string progress_line(int64_t step, int64_t total_steps, double loss, double tokens_per_s, double eta_s);

@@ -48,6 +48,12 @@ StatusOr<proto::TrainSpec> load_train_spec(const std::string& path) {
   return spec;
 }
 
+StatusOr<proto::TrainSpec> parse_train_spec(const std::string& text, const std::string& source) {
+  proto::TrainSpec spec;
+  MONE_RETURN_IF_ERROR(parse_into(text, source, spec));
+  return spec;
+}
+
 Status apply_override(proto::TrainSpec& spec, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {

@@ -14,6 +14,9 @@ namespace mone::train {
 // Reads a TrainSpec textproto. Errors name the file (and line:column for parse errors).
 StatusOr<proto::TrainSpec> load_train_spec(const std::string& path);
 
+// Parses TrainSpec textproto held in memory (e.g. a checkpoint's resolved spec); `source` names it.
+StatusOr<proto::TrainSpec> parse_train_spec(const std::string& text, const std::string& source);
+
 // Applies "field=value" to the spec through protobuf reflection: "lr=0.01", "run_dir=runs/x",
 // "model.hidden_size=64". Errors name the override and the field.
 Status apply_override(proto::TrainSpec& spec, const std::string& assignment);

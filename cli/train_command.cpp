@@ -1,0 +1,125 @@
+// mone train --config SPEC [flags] [--set field=value ...]
+//
+// Builds the TrainSpec (the --config file, or the resumed run's own spec), applies the flags and
+// then the --set overrides, and runs train/trainer.h's run_training. docs/TRAINING.md has it all.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "train/checkpoint/checkpoint_dir.h"
+#include "train/checkpointing.h"
+#include "train/train_spec.h"
+#include "train/trainer.h"
+
+namespace mone::cli {
+namespace {
+
+struct TrainFlags {
+  std::string config;
+  std::vector<std::string> sets;
+  std::optional<std::string> model, data, val_data, run_dir, device;
+  std::optional<int64_t> steps, batch_size, seq_len, threads, vocab_size, stop_after;
+  std::optional<double> lr;
+  std::optional<uint64_t> seed;
+  bool resume = false;
+  std::string resume_dir;  // --resume DIR (optional value)
+};
+
+// The spec a resumed run was trained with, from its newest valid checkpoint.
+StatusOr<proto::TrainSpec> spec_of_run(const std::string& run_dir) {
+  MONE_ASSIGN_OR_RETURN(std::string dir, train::find_resumable_checkpoint(run_dir));
+  MONE_ASSIGN_OR_RETURN(train::TrainerState state, train::read_trainer_state(dir));
+  return train::parse_train_spec(state.train_spec_text, dir + "/trainer_state.json (train_spec)");
+}
+
+StatusOr<proto::TrainSpec> build_spec(const TrainFlags& f, std::string& source) {
+  proto::TrainSpec spec;
+  if (!f.config.empty()) {
+    MONE_ASSIGN_OR_RETURN(spec, train::load_train_spec(f.config));
+    source = f.config;
+  } else if (f.resume && !f.resume_dir.empty()) {
+    MONE_ASSIGN_OR_RETURN(spec, spec_of_run(f.resume_dir));
+    source = f.resume_dir;
+  } else if (!f.model) {
+    return absl::InvalidArgumentError("give --config SPEC (or --model SPEC and --data DIR, or --resume RUN_DIR)");
+  } else {
+    source = "command line";
+  }
+  if (f.model) {  // a model file replaces an inline model
+    spec.clear_model();
+    spec.set_model_spec(*f.model);
+  }
+  if (f.data) spec.set_train_data(*f.data);
+  if (f.val_data) spec.set_val_data(*f.val_data);
+  if (f.run_dir) spec.set_run_dir(*f.run_dir);
+  if (f.resume && !f.resume_dir.empty()) spec.set_run_dir(f.resume_dir);
+  if (f.device) spec.set_device(*f.device);
+  if (f.steps) spec.set_steps(*f.steps);
+  if (f.batch_size) spec.set_batch_size(*f.batch_size);
+  if (f.seq_len) spec.set_seq_len(*f.seq_len);
+  if (f.threads) spec.set_threads(*f.threads);
+  if (f.vocab_size) spec.set_vocab_size(*f.vocab_size);
+  if (f.lr) spec.set_lr(*f.lr);
+  if (f.seed) spec.set_seed(*f.seed);
+  for (const std::string& s : f.sets) MONE_RETURN_IF_ERROR(train::apply_override(spec, s));
+  return spec;
+}
+
+Status run_train(const TrainFlags& f) {
+  train::TrainOptions options;
+  MONE_ASSIGN_OR_RETURN(proto::TrainSpec spec, build_spec(f, options.source));
+  options.resume = f.resume;
+  options.stop_after_step = f.stop_after.value_or(0);
+  MONE_ASSIGN_OR_RETURN(train::TrainSummary summary, train::run_training(spec, options));
+  std::fprintf(stderr, "%s at step %lld/%lld: loss %.4f", summary.stopped_early ? "stopped" : "done",
+               static_cast<long long>(summary.final_step), static_cast<long long>(summary.total_steps),
+               summary.final_loss);
+  if (!summary.val_losses.empty()) std::fprintf(stderr, ", val loss %.4f", summary.final_val_loss());
+  if (!summary.last_checkpoint.empty()) std::fprintf(stderr, "; checkpoint %s", summary.last_checkpoint.c_str());
+  std::fprintf(stderr, "\n");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a model from a TrainSpec (configs/train/*.textproto)");
+  cmd->footer(
+      "The spec file sets everything; the flags above override single fields, then every\n"
+      "--set field=value (any TrainSpec field; model fields as model.hidden_size=64).\n"
+      "Writes RUN_DIR/metrics.jsonl (one JSON object per logged step and per evaluation) and\n"
+      "checkpoints RUN_DIR/step_XXXXXXXX. SIGINT/SIGTERM save a checkpoint and stop; --resume\n"
+      "continues exactly. docs/TRAINING.md explains every field. Examples:\n"
+      "  mone train --config configs/train/tiny_mone.textproto\n"
+      "  mone train --config configs/train/tiny_mone.textproto --steps 600 --set warmup_steps=50\n"
+      "  mone train --resume runs/tiny_mone");
+  cmd->add_option("--config,-c", f->config, "TrainSpec textproto");
+  cmd->add_option("--set", f->sets, "Override any TrainSpec field: field=value (repeatable)");
+  cmd->add_option("--model", f->model, "ModelSpec textproto (replaces the spec's model)");
+  cmd->add_option("--data", f->data, "Training shards: a directory, a file or a glob");
+  cmd->add_option("--val-data", f->val_data, "Validation shards (same forms)");
+  cmd->add_option("--run-dir", f->run_dir, "Where checkpoints and metrics.jsonl go");
+  cmd->add_option("--steps", f->steps, "Optimizer steps (the schedule's length)");
+  cmd->add_option("--batch-size,-b", f->batch_size, "B: sequences per micro-batch");
+  cmd->add_option("--seq-len,-t", f->seq_len, "T: tokens per sequence");
+  cmd->add_option("--lr", f->lr, "Peak learning rate");
+  cmd->add_option("--seed", f->seed, "Seed of the weights and the data order");
+  cmd->add_option("--device", f->device, "cpu or cuda");
+  cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)");
+  cmd->add_option("--vocab-size", f->vocab_size, "Override the model's vocab_size (match your tokenizer)");
+  cmd->add_option("--stop-after", f->stop_after,
+                  "Stop with a checkpoint after this step although the schedule runs to --steps");
+  cmd->add_option("--resume", f->resume_dir,
+                  "Continue the run in RUN_DIR (or the spec's run_dir) from its newest valid checkpoint")
+      ->expected(0, 1);
+  set_command_action(cmd, [f, cmd] {
+    f->resume = cmd->count("--resume") > 0;
+    return run_train(*f);
+  });
+}
+
+}  // namespace mone::cli

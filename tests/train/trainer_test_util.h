@@ -1,0 +1,114 @@
+// Helpers for the trainer tests: a temporary directory, tiny random shards and specs, and running
+// the built `mone` binary.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/data/data_test_util.h"
+#include "train/data/shard.h"
+
+namespace mone::train::trainer_testing {
+
+// A self-cleaning temporary directory (the data tests' helper).
+using ScratchDir = testing::TempDir;
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A shard of `count` ids drawn uniformly from [0, vocab) with std::mt19937(seed); a repeating
+// pattern is mixed in so there is something to learn.
+inline void write_random_shard(const std::string& path, int64_t count, int64_t vocab, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<uint32_t> tokens(count);
+  for (int64_t i = 0; i < count; ++i) {
+    tokens[i] = (i % 3 == 0) ? static_cast<uint32_t>(gen() % vocab) : static_cast<uint32_t>((tokens[i - 1] + 1) % vocab);
+  }
+  REQUIRE(write_shard(path, tokens, vocab).ok());
+}
+
+inline constexpr int64_t kTinyVocab = 64;
+
+// A 2-layer MoNE with hidden size 32, vocab 64, 4 experts (K = 2) of width 32, K_N = 8, one
+// shared expert: trains a step in a few milliseconds.
+inline std::string tiny_model_text(const std::string& ffn = "MONE", int64_t neuron_topk = 8) {
+  std::string text =
+      "name: \"tiny-test\"\nvocab_size: 64\nhidden_size: 32\nnum_hidden_layers: 2\n"
+      "num_attention_heads: 2\nmax_position_embeddings: 32\nffn_type: " + ffn + "\n";
+  if (ffn == "DENSE") return text + "intermediate_size: 64\n";
+  text += "num_experts: 4\nnum_experts_per_tok: 2\nmoe_intermediate_size: 32\nnum_shared_experts: 1\n";
+  if (ffn == "MONE") text += "neuron_topk: " + std::to_string(neuron_topk) + "\n";
+  return text;
+}
+
+// data/tiny_train_000.bin (6000 tokens), data/tiny_val_000.bin (2000), model.textproto and
+// train.textproto (B 4, T 16, run_dir <dir>/run) inside dir. Returns the train spec's path.
+inline std::string write_tiny_setup(const std::string& dir, const std::string& extra_train_fields = "",
+                                    const std::string& ffn = "MONE") {
+  std::filesystem::create_directories(dir + "/data");
+  write_random_shard(dir + "/data/tiny_train_000.bin", 6000, kTinyVocab, 1);
+  write_random_shard(dir + "/data/tiny_val_000.bin", 2000, kTinyVocab, 2);
+  write_text(dir + "/model.textproto", tiny_model_text(ffn));
+  const std::string spec = dir + "/train.textproto";
+  write_text(spec, "model_spec: \"" + dir + "/model.textproto\"\ntrain_data: \"" + dir + "/data\"\n" +
+                       "val_data: \"" + dir + "/data\"\nrun_dir: \"" + dir + "/run\"\n" +
+                       "batch_size: 4\nseq_len: 16\nsteps: 12\nwarmup_steps: 3\neval_interval: 4\n"
+                       "eval_batches: 3\ncheckpoint_interval: 5\nlog_interval: 1\nthreads: 1\n"
+                       "peak_flops: 1e11\n" + extra_train_fields);
+  return spec;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
+
+// Runs `mone <args>` through the shell and collects its output and exit code.
+inline CommandResult run_mone(const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: ", mone_binary());
+  CommandResult r;
+  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// metrics.jsonl's records without the fields that measure time (they differ between runs).
+inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_text(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    for (const char* k : {"tokens_per_s", "mfu", "elapsed_s"}) j.erase(k);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace mone::train::trainer_testing

@@ -1,0 +1,92 @@
+#include "train/evaluate.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "autograd/tape.h"
+#include "train/data/find_shards.h"
+
+namespace mone::train {
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+double value_of(const autograd::Variable& v) { return v.defined() ? v.value().item() : 0.0; }
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> find_split_shards(const std::string& path, std::string_view split) {
+  StatusOr<std::vector<std::string>> paths = find_shards(path, split);
+  if (paths.ok() || !is_directory(path) || !absl::IsNotFound(paths.status())) return paths;
+  return find_shards(path, "");
+}
+
+LossValues LossValues::of(const models::ModelOutput& out) {
+  return {value_of(out.loss), value_of(out.ce), value_of(out.load_balance), value_of(out.z_loss),
+          value_of(out.neuron_loss)};
+}
+
+LossValues& LossValues::operator+=(const LossValues& o) {
+  loss += o.loss;
+  ce += o.ce;
+  load_balance += o.load_balance;
+  z_loss += o.z_loss;
+  neuron_loss += o.neuron_loss;
+  return *this;
+}
+
+LossValues LossValues::scaled(double s) const {
+  return {loss * s, ce * s, load_balance * s, z_loss * s, neuron_loss * s};
+}
+
+Status backward_mean(const autograd::Variable& loss, int64_t n) {
+  if (n == 1) return autograd::backward(loss);  // seed 1: no rounding from a scale
+  const Tensor seed = Tensor::full(loss.shape(), 1.0 / static_cast<double>(n), loss.dtype());
+  return autograd::backward(loss, seed);
+}
+
+double EvalResult::perplexity() const { return std::exp(mean.ce); }
+
+StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader& reader, int64_t max_batches,
+                              bool with_grads) {
+  const int64_t available = reader.num_batches();
+  const int64_t n = max_batches > 0 ? std::min(max_batches, available) : available;
+  const int64_t B = reader.batch_size(), T = reader.seq_len();
+  std::optional<autograd::NoGradGuard> no_grad;
+  if (!with_grads) no_grad.emplace();
+
+  EvalResult result;
+  std::vector<int32_t> inputs(B * T), targets(B * T);
+  for (int64_t j = 0; j < n; ++j) {
+    MONE_RETURN_IF_ERROR(reader.read(j, inputs.data(), targets.data()));
+    MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector(inputs, {B, T}));
+    MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
+    MONE_ASSIGN_OR_RETURN(models::ModelOutput out, model.forward(ids, tgt));
+    result.mean += LossValues::of(out);
+    if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, n));
+  }
+  result.batches = n;
+  result.tokens = n * B * T;
+  if (n > 0) result.mean = result.mean.scaled(1.0 / static_cast<double>(n));
+  return result;
+}
+
+nlohmann::ordered_json eval_result_json(const EvalResult& r, const std::string& prefix) {
+  const std::string p = prefix;
+  return {{p + "loss", r.mean.ce},
+          {p + "total_loss", r.mean.loss},
+          {p + "load_balance", r.mean.load_balance},
+          {p + "z_loss", r.mean.z_loss},
+          {p + "neuron_loss", r.mean.neuron_loss},
+          {p + "perplexity", r.perplexity()},
+          {p + "batches", r.batches},
+          {p + "tokens", r.tokens}};
+}
+
+}  // namespace mone::train

@@ -1,0 +1,62 @@
+#include "train/load_stats.h"
+
+#include <algorithm>
+
+namespace mone::train {
+
+void LoadStats::add(const std::vector<models::FfnAux>& layers) {
+  if (tokens_.empty()) {
+    for (const auto& l : layers) {
+      if (l.tokens_per_expert.empty()) continue;  // a dense layer
+      tokens_.emplace_back(l.tokens_per_expert.size(), 0);
+      neurons_.emplace_back(l.neuron_counts.size(),
+                            std::vector<int64_t>(l.neuron_counts.empty() ? 0 : l.neuron_counts[0].size(), 0));
+    }
+  }
+  size_t i = 0;
+  for (const auto& l : layers) {
+    if (l.tokens_per_expert.empty()) continue;
+    MONE_CHECK(i < tokens_.size() && tokens_[i].size() == l.tokens_per_expert.size())
+        << "LoadStats: the layers changed shape between steps";
+    for (size_t e = 0; e < l.tokens_per_expert.size(); ++e) tokens_[i][e] += l.tokens_per_expert[e];
+    for (size_t e = 0; e < l.neuron_counts.size(); ++e) {
+      for (size_t j = 0; j < l.neuron_counts[e].size(); ++j) neurons_[i][e][j] += l.neuron_counts[e][j];
+    }
+    ++i;
+  }
+}
+
+void LoadStats::reset() {
+  for (auto& layer : tokens_) std::fill(layer.begin(), layer.end(), 0);
+  for (auto& layer : neurons_) {
+    for (auto& expert : layer) std::fill(expert.begin(), expert.end(), 0);
+  }
+}
+
+nlohmann::ordered_json LoadStats::expert_load_json() const { return tokens_; }
+
+nlohmann::ordered_json LoadStats::neuron_load_json() const {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (size_t l = 0; l < tokens_.size(); ++l) {
+    int64_t pairs = 0, active = 0, rated = 0;
+    double sum_rate = 0, max_rate = 0;
+    for (size_t e = 0; e < neurons_[l].size(); ++e) {
+      const int64_t t = tokens_[l][e];
+      for (int64_t count : neurons_[l][e]) {
+        ++pairs;
+        active += count > 0;
+        if (t == 0) continue;
+        const double rate = static_cast<double>(count) / static_cast<double>(t);
+        sum_rate += rate;
+        max_rate = std::max(max_rate, rate);
+        ++rated;
+      }
+    }
+    out.push_back({{"active_fraction", pairs ? static_cast<double>(active) / static_cast<double>(pairs) : 0.0},
+                   {"mean_rate", rated ? sum_rate / static_cast<double>(rated) : 0.0},
+                   {"max_rate", max_rate}});
+  }
+  return out;
+}
+
+}  // namespace mone::train

@@ -1,0 +1,105 @@
+#include "train/optimizer.h"
+
+#include <cmath>
+#include <set>
+
+namespace mone::train {
+
+Status reduce_gradients(models::ParameterList& params) {
+  // Data parallelism goes here, and only here: all-reduce (sum, then divide by the number of
+  // workers) every parameter's gradient, in the ParameterList's fixed order so that every worker
+  // issues the same collectives. One process: the gradients are already the full-batch ones.
+  (void)params;
+  return absl::OkStatus();
+}
+
+bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings) {
+  if (decay_norms_and_embeddings) return true;
+  return p.param.value().dim() == 2 && p.name != "model.embed_tokens.weight";
+}
+
+void zero_grads(models::ParameterList& params) {
+  for (auto& p : params) p.param.zero_grad();
+}
+
+StatusOr<AdamW> AdamW::create(const models::ParameterList& params, const OptimizerConfig& config) {
+  AdamW opt;
+  opt.config_ = config;
+  std::set<std::string> seen;
+  for (const auto& p : params) {
+    if (!seen.insert(p.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("AdamW: parameter ", p.name, " is listed twice"));
+    }
+    MONE_ASSIGN_OR_RETURN(Tensor m, Tensor::zeros_like(p.param.value()));
+    MONE_ASSIGN_OR_RETURN(Tensor v, Tensor::zeros_like(p.param.value()));
+    opt.names_.push_back(p.name);
+    opt.m_.push_back(std::move(m));
+    opt.v_.push_back(std::move(v));
+    opt.decay_.push_back(decays_weight(p, config.decay_norms_and_embeddings));
+  }
+  return opt;
+}
+
+StatusOr<StepResult> AdamW::step(models::ParameterList& params, double lr, double loss) {
+  MONE_CHECK_EQ(params.size(), names_.size()) << "AdamW::step: the parameter list changed size";
+  MONE_RETURN_IF_ERROR(reduce_gradients(params));
+
+  // A parameter no token reached this step (an idle expert) has no gradient: it gets zeros, so
+  // every parameter sees the same step count and its momentum and decay still apply.
+  std::vector<Tensor> grads;
+  for (auto& p : params) {
+    if (!p.param.has_grad()) {
+      MONE_ASSIGN_OR_RETURN(Tensor zero, Tensor::zeros_like(p.param.value()));
+      p.param.set_grad(zero);
+    } else if (!p.param.grad().is_contiguous()) {
+      p.param.set_grad(p.param.grad().contiguous());
+    }
+    grads.push_back(p.param.grad());
+  }
+
+  StepResult result;
+  if (config_.grad_clip > 0) {
+    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::clip_grad_norm(grads, config_.grad_clip));
+  } else {
+    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::global_grad_norm(grads));
+  }
+  if (!std::isfinite(loss) || !std::isfinite(result.grad_norm)) {
+    zero_grads(params);
+    return result;  // applied = false: the caller warns and counts
+  }
+
+  ++step_;
+  for (size_t i = 0; i < params.size(); ++i) {
+    ops::AdamWParams hp = config_.adamw;
+    hp.lr = lr;
+    hp.weight_decay = decay_[i] ? config_.adamw.weight_decay : 0.0;
+    Tensor value = params[i].param.value();
+    MONE_RETURN_IF_ERROR(ops::adamw_update(value, grads[i], m_[i], v_[i], hp, step_));
+  }
+  zero_grads(params);
+  result.applied = true;
+  return result;
+}
+
+Status AdamW::load_state(const std::vector<Tensor>& m, const std::vector<Tensor>& v, int64_t step,
+                         const std::string& source) {
+  if (m.size() != m_.size() || v.size() != v_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": optimizer state for ", m.size(),
+                                                   " parameters, the model has ", m_.size()));
+  }
+  if (step < 0) return absl::InvalidArgumentError(absl::StrCat(source, ": optimizer step ", step, " < 0"));
+  for (size_t i = 0; i < m_.size(); ++i) {
+    for (const auto& [dst, src, what] : {std::tuple{&m_[i], &m[i], ".exp_avg"}, std::tuple{&v_[i], &v[i], ".exp_avg_sq"}}) {
+      if (src->shape() != dst->shape()) {
+        return absl::InvalidArgumentError(absl::StrCat(source, ": ", names_[i], what, " has shape ",
+                                                       shape_string(src->shape()), ", expected ",
+                                                       shape_string(dst->shape())));
+      }
+      MONE_RETURN_IF_ERROR(dst->copy_from(*src));
+    }
+  }
+  step_ = step;
+  return absl::OkStatus();
+}
+
+}  // namespace mone::train
