@@ -8,7 +8,7 @@
 
 #include "models/spec.h"
 #include "train/checkpoint/checkpoint_dir.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/manifest.h"
 #include "train/checkpoint/safetensors.h"

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 
 namespace mone::train {
 

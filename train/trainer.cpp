@@ -12,7 +12,7 @@
 #include "models/spec_stats.h"
 #include "models/transformer.h"
 #include "train/checkpoint/checkpoint_dir.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpointing.h"
 #include "train/data/eval_reader.h"
 #include "train/data/train_loader.h"

@@ -1,6 +1,8 @@
 // Test helpers: a temporary directory under /tmp (mkdtemp, removed at scope exit) and raw bytes.
 #pragma once
 
+#include "tests/temp_dir.h"
+
 #include <stdlib.h>
 
 #include <cstdint>
@@ -12,26 +14,7 @@
 
 namespace mone::train::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/mone_ckpt_test_XXXXXX";
-    char* made = mkdtemp(pattern);
-    if (made != nullptr) path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using TempDir = mone_testing::TempDir;
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

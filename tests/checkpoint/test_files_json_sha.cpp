@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/checkpoint/temp_dir.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/sha256.h"
 

@@ -44,17 +44,4 @@ TEST_CASE("read_text_inputs: errors name the path") {
   CHECK(std::string(empty.status().message()).find("no text files found in: " + dir.file("empty")) != std::string::npos);
 }
 
-TEST_CASE("write_file_atomically and read_file_bytes") {
-  TempDir dir;
-  const std::string path = dir.file("out.bin");
-  std::string bytes("x\0y\xFF", 4);
-  REQUIRE(write_file_atomically(path, bytes).ok());
-  CHECK(value_or_die(read_file_bytes(path)) == bytes);
-  REQUIRE(write_file_atomically(path, "second").ok());  // replaces
-  CHECK(value_or_die(read_file_bytes(path)) == "second");
-  Status bad = write_file_atomically(dir.file("no/such/dir/f"), "x");
-  REQUIRE_FALSE(bad.ok());
-  CHECK(std::string(bad.message()).find(dir.file("no/such/dir/f")) != std::string::npos);
-}
-
 }  // TEST_SUITE

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "tests/tokenizer/tokenizer_test_util.h"
 #include "train/tokenizer/bpe_trainer.h"
 #include "train/tokenizer/byte_level.h"
@@ -101,7 +102,7 @@ TEST_CASE("GPT-2 vocab.json + merges.txt load, and save as tokenizer.json exactl
   CHECK(again.merges() == gpt2.merges());
 
   // The file is Hugging Face's layout.
-  json saved = json::parse(value_or_die(read_file_bytes(dir.file("tokenizer.json"))));
+  json saved = json::parse(value_or_die(read_file_to_string(dir.file("tokenizer.json"))));
   CHECK(saved["model"]["type"] == "BPE");
   CHECK(saved["model"]["vocab"]["Ġthe"] == 258);
   CHECK(saved["model"]["vocab"]["<|endoftext|>"] == 259);
@@ -120,7 +121,7 @@ TEST_CASE("save/load of a trained tokenizer round-trips byte for byte") {
   REQUIRE(trained.save(dir.file("a.json")).ok());
   Tokenizer loaded = value_or_die(load_tokenizer_json(dir.file("a.json")));
   REQUIRE(loaded.save(dir.file("b.json")).ok());
-  CHECK(value_or_die(read_file_bytes(dir.file("a.json"))) == value_or_die(read_file_bytes(dir.file("b.json"))));
+  CHECK(value_or_die(read_file_to_string(dir.file("a.json"))) == value_or_die(read_file_to_string(dir.file("b.json"))));
   CHECK(loaded.parts().tokens == trained.parts().tokens);
   CHECK(loaded.merges() == trained.merges());
   CHECK(loaded.eot_id() == trained.eot_id());
@@ -164,9 +165,9 @@ TEST_CASE("tokenizer.json: every bad input is an error naming the file") {
   };
 
   StatusOr<Tokenizer> missing = load_tokenizer_json(dir.file("nope.json"));
-  check_error(missing, dir.file("nope.json"), "cannot open");
+  check_error(missing, dir.file("nope.json"), "does not exist");
   CHECK(absl::IsNotFound(missing.status()));
-  check_error(load_tokenizer_json(dir.path().string()), dir.path().string(), "is a directory");
+  check_error(load_tokenizer_json(dir.path()), dir.path(), "is a directory");
   check_error(load_text(""), path, "file is empty");
   check_error(load_text("{\"model\": }"), path, "invalid JSON");
   check_error(load_text("[1, 2]"), path, "expected a JSON object");
@@ -219,8 +220,8 @@ TEST_CASE("GPT-2 files: every bad input is an error naming the file") {
   CHECK(load_merges(kTinyMerges).ok());
   CHECK(load_merges("#version: 0.2\r\nĠ t\r\nh e\r\n").ok());  // Windows line ends
   CHECK(load_merges("Ġ t\nh e").ok());                          // no version line, no final newline
-  check_error(load_gpt2_files(dir.file("missing.json"), merges), dir.file("missing.json"), "cannot open");
-  check_error(load_gpt2_files(vocab, dir.file("missing.txt")), dir.file("missing.txt"), "cannot open");
+  check_error(load_gpt2_files(dir.file("missing.json"), merges), dir.file("missing.json"), "does not exist");
+  check_error(load_gpt2_files(vocab, dir.file("missing.txt")), dir.file("missing.txt"), "does not exist");
   check_error(load_merges(""), merges, "file is empty");
   check_error(load_merges("#version: 0.2\nĠ t\nĠt\nh e\n"), merges, "line 3 is \"Ġt\", expected two tokens");
   check_error(load_merges("#version: 0.2\nĠ t\nh e x\n"), merges, "line 3 is");
@@ -287,7 +288,7 @@ TEST_CASE("load_tokenizer: a tokenizer.json, or a directory with one or with GPT
   check_tiny_encodings(value_or_die(load_tokenizer(dir.file("hf/tokenizer.json"))));
   std::filesystem::create_directories(dir.file("empty"));
   check_error(load_tokenizer(dir.file("empty")), dir.file("empty"), "no tokenizer.json, nor vocab.json + merges.txt");
-  check_error(load_tokenizer(dir.file("missing.json")), dir.file("missing.json"), "cannot open");
+  check_error(load_tokenizer(dir.file("missing.json")), dir.file("missing.json"), "does not exist");
 }
 
 TEST_CASE("save: an unwritable path is an error naming it") {

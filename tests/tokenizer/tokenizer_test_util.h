@@ -1,6 +1,8 @@
 // Helpers shared by the tokenizer tests: a temporary directory, file writing, and random text.
 #pragma once
 
+#include "tests/temp_dir.h"
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -15,23 +17,7 @@
 namespace mone::train::testing {
 
 // A fresh directory under /tmp, removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mone_tok_XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = mone_testing::TempDir;
 
 inline void write_file(const std::string& path, const std::string& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 
 namespace mone::train {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 
 namespace mone::train {
 namespace {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "train/checkpoint/checkpoint_dir.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/sha256.h"
 

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <limits>
 
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/safetensors.h"
 

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/safetensors.h"
 

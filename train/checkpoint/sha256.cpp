@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 
 namespace mone::train {
 namespace {

@@ -1,5 +1,7 @@
 #include "train/tokenizer/text_inputs.h"
 
+#include "core/file_io.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -11,39 +13,6 @@
 namespace mone::train {
 namespace fs = std::filesystem;
 
-StatusOr<std::string> read_file_bytes(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    std::string why = std::strerror(errno);
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", why));
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open: ", why));
-  }
-  std::string bytes;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) bytes.append(buffer, n);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return bytes;
-}
-
-Status write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string temp = path + ".tmp";
-  FILE* f = std::fopen(temp.c_str(), "wb");
-  if (f == nullptr) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(temp.c_str());
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", why));
-  }
-  return absl::OkStatus();
-}
 
 namespace {
 
@@ -81,13 +50,13 @@ StatusOr<std::vector<std::string>> read_text_inputs(const std::vector<std::strin
     fs::file_status st = fs::status(path, ec);
     if (ec || !fs::exists(st)) return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
     if (!fs::is_directory(st)) {
-      MONE_ASSIGN_OR_RETURN(std::string text, read_file_bytes(path));
+      MONE_ASSIGN_OR_RETURN(std::string text, read_file_to_string(path));
       texts.push_back(std::move(text));
       continue;
     }
     MONE_ASSIGN_OR_RETURN(std::vector<std::string> files, files_under(path));
     for (const std::string& file : files) {
-      MONE_ASSIGN_OR_RETURN(std::string text, read_file_bytes(file));
+      MONE_ASSIGN_OR_RETURN(std::string text, read_file_to_string(file));
       if (text.find('\0') != std::string::npos) continue;  // binary
       texts.push_back(std::move(text));
     }

@@ -1,3 +1,4 @@
+#include "core/file_io.h"
 #include "train/tokenizer/tokenizer_files.h"
 
 #include <nlohmann/json.hpp>
@@ -30,7 +31,7 @@ std::string shown_json(const json& j) {
 }
 
 StatusOr<std::string> read_nonempty(const std::string& path) {
-  MONE_ASSIGN_OR_RETURN(std::string bytes, read_file_bytes(path));
+  MONE_ASSIGN_OR_RETURN(std::string bytes, read_file_to_string(path));
   if (bytes.find_first_not_of(" \t\r\n") == std::string::npos) return file_error(path, "file is empty");
   return bytes;
 }
@@ -349,7 +350,7 @@ Status Tokenizer::save(const std::string& path) const {
   } catch (const ordered_json::exception& e) {  // a special token's text that is not UTF-8
     return file_error(path, absl::StrCat("cannot save: ", e.what()));
   }
-  return write_file_atomically(path, text);
+  return write_string_atomic(path, text);
 }
 
 }  // namespace mone::train

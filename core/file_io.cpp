@@ -1,4 +1,4 @@
-#include "train/checkpoint/file_io.h"
+#include "core/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <vector>
 
-namespace mone::train {
+namespace mone {
 
 Status errno_status(int err, const std::string& action, const std::string& path) {
   return absl::ErrnoToStatus(err, absl::StrCat(action, " ", path));
@@ -81,6 +81,11 @@ Status read_file_chunks(const std::string& path,
   if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": file does not exist"));
     return errno_status(errno, "open", path);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
   }
   std::vector<char> buf(1 << 20);
   Status status = absl::OkStatus();
@@ -158,4 +163,4 @@ std::string join_path(const std::string& dir, const std::string& name) {
   return absl::StrCat(dir, "/", name);
 }
 
-}  // namespace mone::train
+}  // namespace mone

@@ -14,7 +14,7 @@
 
 #include "core/status.h"
 
-namespace mone::train {
+namespace mone {
 
 // An open file being written; write() loops over partial writes and EINTR.
 class FileSink {
@@ -66,4 +66,4 @@ std::string join_path(const std::string& dir, const std::string& name);
 // An errno as a Status whose message names the path and the action: "open /x/y: No such file".
 Status errno_status(int err, const std::string& action, const std::string& path);
 
-}  // namespace mone::train
+}  // namespace mone
