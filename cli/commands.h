@@ -23,6 +23,8 @@ void add_tokenizer_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 // mone generate: sample from a checkpoint.
 void add_generate_command(CLI::App& app);
+// mone bench train: training throughput, MFU and GEMM share.
+void add_bench_command(CLI::App& app);
 // mone train --config SPEC: the training loop (docs/TRAINING.md).
 void add_train_command(CLI::App& app);
 // mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.

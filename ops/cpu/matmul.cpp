@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include "core/status.h"
+#include "ops/cpu/gemm_timer.h"
 
 namespace mone::ops::cpu {
 
@@ -42,8 +43,11 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
   MONE_CHECK_GE(lda, trans_a ? m : k);
   MONE_CHECK_GE(ldb, trans_b ? k : n);
   MONE_CHECK_GE(ldc, n);
+  const bool timed = gemm_timing_enabled();
+  const int64_t start = timed ? now_ns() : 0;
   call_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, to_blas(m), to_blas(n),
             to_blas(k), alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
+  if (timed) add_gemm_time(start);
 }
 
 template <typename T>
