@@ -54,7 +54,7 @@ void add_bench_command(CLI::App& app) {
                           {"seq_len", args->options.seq_len}, {"step_s", r.step_seconds},
                           {"tokens_per_s", r.tokens_per_s},   {"mfu", r.mfu},
                           {"peak_flops", r.peak_flops},       {"gemm_share", r.gemm_share},
-                          {"forward_share", r.forward_share}};
+                          {"forward_share", r.forward_share},   {"flops_per_token", r.flops_per_token}};
       std::cout << j.dump() << "\n";
       return absl::OkStatus();
     }

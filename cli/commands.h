@@ -37,7 +37,11 @@ inline void set_command_action(CLI::App* cmd, std::function<Status()> run) {
   cmd->callback([cmd, run = std::move(run)] {
     const Status status = run();
     if (status.ok()) return;
-    std::cerr << "mone " << cmd->get_name() << ": " << status.message() << "\n";
+    std::string name = cmd->get_name();  // "bench train", not just "train"
+    for (const CLI::App* p = cmd->get_parent(); p != nullptr && p->get_parent() != nullptr; p = p->get_parent()) {
+      name = p->get_name() + " " + name;
+    }
+    std::cerr << "mone " << name << ": " << status.message() << "\n";
     throw CLI::RuntimeError(1);
   });
 }

@@ -10,27 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/run_mone.h"
+
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `mone <args>` through the shell and captures its output.
-RunResult run_mone(const std::string& args) {
-  const std::string binary = std::string(MONE_BINARY_DIR) + "/bin/mone";
-  REQUIRE_MESSAGE(std::filesystem::exists(binary), "build the `mone` target first: " << binary);
-  RunResult r;
-  FILE* pipe = popen((binary + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using RunResult = mone_testing::CommandResult;
+using mone_testing::run_mone;
 
 std::string config(const std::string& name) {
   return std::string(MONE_SOURCE_DIR) + "/configs/models/" + name + ".textproto";

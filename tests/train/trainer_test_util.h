@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/data/data_test_util.h"
+#include "tests/run_mone.h"
 #include "train/data/shard.h"
 
 namespace mone::train::trainer_testing {
@@ -77,26 +78,9 @@ inline std::string write_tiny_setup(const std::string& dir, const std::string& e
   return spec;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
-
-// Runs `mone <args>` through the shell and collects its output and exit code.
-inline CommandResult run_mone(const std::string& args) {
-  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: ", mone_binary());
-  CommandResult r;
-  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using mone_testing::CommandResult;
+using mone_testing::mone_binary;
+using mone_testing::run_mone;
 
 // metrics.jsonl's records without the fields that measure time (they differ between runs).
 inline std::vector<nlohmann::json> read_metrics(const std::string& path) {

@@ -1,0 +1,34 @@
+// Runs the built `mone` binary as a user would, capturing stdout+stderr and the exit code.
+// Shared by the CLI and trainer tests.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace mone_testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
+
+inline CommandResult run_mone(const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  CommandResult r;
+  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace mone_testing
