@@ -268,17 +268,23 @@ Status validate_model_spec(const proto::ModelSpec& spec, const std::string& sour
   return validate_magnitude(spec, src);
 }
 
-StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,
-                                            const std::string& source_name) {
-  proto::ModelSpec spec;
+Status merge_textproto(const std::string& text, const std::string& source_name,
+                       google::protobuf::Message* message) {
   ParseErrors errors(text);
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &spec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":",
-                     errors.empty() ? std::string(" not a ModelSpec textproto") : errors.joined()));
+  if (!parser.MergeFromString(text, message)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_name, ":",
+        errors.empty() ? absl::StrCat(" not a ", message->GetDescriptor()->name(), " textproto") : errors.joined()));
   }
+  return absl::OkStatus();
+}
+
+StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,
+                                            const std::string& source_name) {
+  proto::ModelSpec spec;
+  MONE_RETURN_IF_ERROR(merge_textproto(text, source_name, &spec));
   MONE_RETURN_IF_ERROR(validate_model_spec(spec, source_name));
   return spec;
 }

@@ -17,6 +17,11 @@ namespace mone::models {
 // or unreadable file, a parse error (with line:column), or an invalid field.
 StatusOr<proto::ModelSpec> load_model_spec(const std::string& path);
 
+// Merges textproto `text` into `message` (any protobuf message: ModelSpec, TrainSpec, ...).
+// Errors read "<source_name>:<line>:<column>: <what>", pointing at the culprit.
+Status merge_textproto(const std::string& text, const std::string& source_name,
+                       google::protobuf::Message* message);
+
 // Parses `text` as a ModelSpec textproto and validates it; `source_name` (a file name, or
 // "<string>") prefixes every error message.
 StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,

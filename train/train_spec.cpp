@@ -4,8 +4,6 @@
 #include <sstream>
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
 
 #include "models/spec.h"
 
@@ -13,22 +11,8 @@ namespace mone::train {
 
 namespace {
 
-class Collector : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
-    if (first.empty()) first = absl::StrCat("line ", line + 1, ":", column + 1, ": ", message);
-  }
-  std::string first;
-};
-
 Status parse_into(const std::string& text, const std::string& source, proto::TrainSpec& spec) {
-  google::protobuf::TextFormat::Parser parser;
-  Collector errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.MergeFromString(text, &spec)) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", errors.first));
-  }
-  return absl::OkStatus();
+  return models::merge_textproto(text, source, &spec);
 }
 
 Status positive(const std::string& source, const char* field, double value) {

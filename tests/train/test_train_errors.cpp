@@ -66,7 +66,7 @@ TEST_SUITE("unit") {
     expect_failure(run_mone("train --config " + spec + " --model " + dir.file("no_model.textproto")),
                    {dir.file("no_model.textproto")});
     write_text(dir.file("broken.textproto"), "steps: 10\nbatch_size: \"four\"\n");
-    expect_failure(run_mone("train --config " + dir.file("broken.textproto")), {dir.file("broken.textproto"), "line 2"});
+    expect_failure(run_mone("train --config " + dir.file("broken.textproto")), {dir.file("broken.textproto"), "broken.textproto:2:"});
     expect_failure(run_mone("train --config " + spec + " --set no_such_field=1"), {"no_such_field"});
   }
 
