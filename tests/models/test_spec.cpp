@@ -187,6 +187,7 @@ TEST_SUITE("unit") {
 
     // MoNE's gathered strategy saves K_N-wide up/product per slot; masked-dense saves D-wide ones.
     ModelSpec gathered = load_config("tiny_mone");
+    gathered.set_mone_strategy(ModelSpec::GATHERED);
     ModelSpec masked = gathered;
     masked.set_mone_strategy(ModelSpec::MASKED_DENSE);
     CHECK(activation_elements_per_token(masked, 256) -
