@@ -17,10 +17,13 @@ void SwigluWeights::collect(ParameterList& out) const {
 }
 
 namespace {
-// One SwiGLU expert on rows x [n, d], keeping k_n neurons per row (k_n = width: the plain expert).
+// One SwiGLU expert on rows x [n, d], keeping k_n neurons per row (k_n = width: the plain expert,
+// which the masked-dense strategy computes with three GEMMs and nothing to gather).
 StatusOr<autograd::MoneFfnOutput> run_expert(const SwigluWeights& w, const Variable& x, int64_t k_n,
                                              const FfnConfig& c) {
-  return autograd::mone_ffn(x, w.gate, w.up, w.down, k_n, c.act, c.strategy, c.estimator);
+  const int64_t width = w.gate.shape()[0];
+  const ops::MoneStrategy strategy = k_n == width ? ops::MoneStrategy::kMaskedDense : c.strategy;
+  return autograd::mone_ffn(x, w.gate, w.up, w.down, k_n, c.act, strategy, c.estimator);
 }
 }  // namespace
 
@@ -29,9 +32,7 @@ DenseFfn::DenseFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, 
     : config_(c), weights_(c.d, c.width, dtype, gen, std, out_std, prefix) {}
 
 StatusOr<Variable> DenseFfn::forward(const Variable& x, FfnAux*) const {
-  FfnConfig dense = config_;
-  dense.strategy = ops::MoneStrategy::kMaskedDense;  // every neuron: plain GEMMs
-  MONE_ASSIGN_OR_RETURN(auto r, run_expert(weights_, x, config_.width, dense));
+  MONE_ASSIGN_OR_RETURN(auto r, run_expert(weights_, x, config_.width, config_));
   return r.y;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what mone needs, build it, and train a tiny MoNE language model on a real
-# English corpus (Debian's fortunes) on the CPU, then sample from it. About five minutes on two
-# cores. Point the same commands at your own text to train on it.
+# English corpus (Debian's fortunes) on the CPU, then sample from it. About three minutes after the
+# build on two cores (measured: docs/PERF.md). Point the same commands at your own text.
 #   bash scripts/demo.sh                 # STEPS=600 bash scripts/demo.sh for a shorter run
 set -euo pipefail
 cd "$(dirname "$0")/.."
