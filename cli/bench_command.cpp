@@ -59,7 +59,7 @@ void add_bench_command(CLI::App& app) {
       return absl::OkStatus();
     }
     std::cout << absl::StrFormat(
-        "%s: B=%d T=%d, median step %.1f ms\n  %.0f tokens/s, MFU %.3f (%.2f GFLOP/token, peak %.1f GFLOP/s)\n"
+        "%s: B=%d T=%d, median step %.1f ms\n  %.0f tokens/s, MFU %.3f (%.1f MFLOP/token, peak %.1f GFLOP/s)\n"
         "  GEMM share of the step %.0f%%, forward share %.0f%%\n",
         spec.name(), args->options.batch_size, args->options.seq_len, r.step_seconds * 1e3, r.tokens_per_s, r.mfu,
         r.flops_per_token * 1e-6, r.peak_flops * 1e-9, 100 * r.gemm_share, 100 * r.forward_share);
