@@ -9,6 +9,7 @@
 #include <map>
 
 #include "models/spec.h"
+#include "tests/temp_dir.h"
 #include "train/data/find_shards.h"
 #include "train/data/shard.h"
 #include "train/prepare.h"
@@ -37,9 +38,8 @@ double unigram_entropy(const std::vector<std::string>& shards) {
 TEST_SUITE("e2e") {
 
 TEST_CASE("tiny MoNE learns /usr/share/common-licenses well below its unigram entropy") {
-  const auto dir = std::filesystem::temp_directory_path() / "mone_e2e_licenses";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  mone_testing::TempDir scratch;
+  const std::filesystem::path dir = scratch.path();
   const std::string corpus = "/usr/share/common-licenses";
   auto docs = value_or_die(train::read_documents({corpus}, ""));
   REQUIRE(docs.size() >= 8);
@@ -81,7 +81,6 @@ TEST_CASE("tiny MoNE learns /usr/share/common-licenses well below its unigram en
   CHECK(first > h);          // an untrained model is worse than unigram statistics
   CHECK(last < first - 2.0);  // it learned
   CHECK(last < 0.8 * h);     // and well beyond what unigram statistics allow
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

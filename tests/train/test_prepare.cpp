@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/temp_dir.h"
 #include "train/data/find_shards.h"
 #include "train/data/shard.h"
 #include "train/prepare.h"
@@ -23,8 +24,8 @@ TEST_CASE("split_documents cuts at separator lines only") {
 }
 
 TEST_CASE("prepare_data writes EOT-separated train and val shards that decode to the documents") {
-  const auto dir = std::filesystem::temp_directory_path() / "mone_prepare_test";
-  std::filesystem::remove_all(dir);
+  mone_testing::TempDir scratch;
+  const std::filesystem::path dir = scratch.path();
   std::filesystem::create_directories(dir / "text");
   std::string corpus;
   for (int i = 0; i < 20; ++i) corpus += "document number " + std::to_string(i) + " says hello\n%\n";
@@ -57,7 +58,6 @@ TEST_CASE("prepare_data writes EOT-separated train and val shards that decode to
   auto bad = train::prepare_data(tok, o);
   REQUIRE_FALSE(bad.ok());
   CHECK(std::string(bad.status().message()).find("nope") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE
