@@ -2,6 +2,7 @@
 #include "autograd/moe.h"
 
 #include "autograd/tape.h"
+#include "ops/concat.h"
 #include "ops/grouped_matmul.h"
 #include "ops/moe_common.h"
 #include "ops/moe_losses.h"
@@ -164,7 +165,6 @@ StatusOr<Variable> concat_rows(const std::vector<Variable>& parts) {
   if (parts.empty()) return absl::InvalidArgumentError(absl::StrCat(op, ": no parts"));
   const Tensor& first = parts[0].value();
   MONE_RETURN_IF_ERROR(ops::check_dim(op, first, 2, "parts[0]"));
-  std::vector<int64_t> offsets{0};
   for (size_t j = 0; j < parts.size(); ++j) {
     const Tensor& p = parts[j].value();
     if (p.dim() != 2 || p.size(1) != first.size(1) || p.dtype() != first.dtype() || p.device() != first.device()) {
@@ -172,21 +172,17 @@ StatusOr<Variable> concat_rows(const std::vector<Variable>& parts) {
                                                      ", expected [rows, ", first.size(1), "] like parts[0], ",
                                                      first.describe()));
     }
-    offsets.push_back(offsets.back() + p.size(0));
   }
-  MONE_ASSIGN_OR_RETURN(Tensor y, Tensor::empty({offsets.back(), first.size(1)}, first.dtype(), first.device()));
-  for (size_t j = 0; j < parts.size(); ++j) {
-    MONE_ASSIGN_OR_RETURN(Tensor rows, y.slice(0, offsets[j], offsets[j + 1]));
-    MONE_RETURN_IF_ERROR(rows.copy_from(parts[j].value()));
+  std::vector<Tensor> values;
+  std::vector<int64_t> rows;
+  for (const auto& p : parts) {
+    values.push_back(p.value());
+    rows.push_back(p.value().size(0));
   }
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::concat(values, 0));
   Variable out(std::move(y));
-  record(op, parts, {out}, {}, [offsets](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
-    TensorList grads;
-    for (size_t j = 0; j + 1 < offsets.size(); ++j) {
-      MONE_ASSIGN_OR_RETURN(Tensor rows, g[0].slice(0, offsets[j], offsets[j + 1]));
-      grads.push_back(rows);
-    }
-    return grads;
+  record(op, parts, {out}, {}, [rows](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+    return ops::concat_backward(g[0], 0, rows);
   });
   return out;
 }
