@@ -22,10 +22,10 @@ int main(int argc, char** argv) {
   mone::cli::add_inspect_command(app);
   mone::cli::add_tokenizer_command(app);
   mone::cli::add_data_command(app);
-  mone::cli::add_generate_command(app);
-  mone::cli::add_bench_command(app);
   mone::cli::add_train_command(app);
   mone::cli::add_eval_command(app);
+  mone::cli::add_generate_command(app);
+  mone::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);
