@@ -20,7 +20,7 @@ namespace {
 struct TrainFlags {
   std::string config;
   std::vector<std::string> sets;
-  std::optional<std::string> model, data, val_data, run_dir, device;
+  std::optional<std::string> model, data, val_data, run_dir, device, tokenizer;
   std::optional<int64_t> steps, batch_size, seq_len, threads, vocab_size, stop_after;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
@@ -54,6 +54,7 @@ StatusOr<proto::TrainSpec> build_spec(const TrainFlags& f, std::string& source) 
   }
   if (f.data) spec.set_train_data(*f.data);
   if (f.val_data) spec.set_val_data(*f.val_data);
+  if (f.tokenizer) spec.set_tokenizer(*f.tokenizer);
   if (f.run_dir) spec.set_run_dir(*f.run_dir);
   if (f.resume && !f.resume_dir.empty()) spec.set_run_dir(f.resume_dir);
   if (f.device) spec.set_device(*f.device);
@@ -111,6 +112,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", f->device, "cpu or cuda");
   cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)");
   cmd->add_option("--vocab-size", f->vocab_size, "Override the model's vocab_size (match your tokenizer)");
+  cmd->add_option("--tokenizer", f->tokenizer,
+                  "The data's tokenizer.json: checked against the vocabulary, copied into the run directory");
   cmd->add_option("--stop-after", f->stop_after,
                   "Stop with a checkpoint after this step although the schedule runs to --steps");
   cmd->add_option("--resume", f->resume_dir,

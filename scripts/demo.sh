@@ -24,8 +24,8 @@ echo "== 2. token shards: one document per fortune, 5% of them for validation"
 echo "== 3. train tiny-mone (8 experts, K=2, K_N = D/4) for $steps steps"
 "$mone" inspect configs/models/tiny_mone.textproto | sed -n '1,3p'
 "$mone" train --config configs/train/tiny_mone.textproto --data "$work/data" --val-data "$work/data" \
-  --run-dir "$work/run" --steps "$steps" --set eval_interval=250 --set checkpoint_interval=500 --set log_interval=50
-cp "$work/tokenizer.json" "$work/run/tokenizer.json"
+  --tokenizer "$work/tokenizer.json" --vocab-size 1024 --run-dir "$work/run" --steps "$steps" \
+  --set eval_interval=250 --set checkpoint_interval=500 --set log_interval=50
 
 echo "== 4. validation loss over training (metrics: $work/run/metrics.jsonl)"
 grep -o '"step":[0-9]*,"val_loss":[0-9.]*' "$work/run/metrics.jsonl" | sed 's/"step":/  step /; s/,"val_loss":/  val loss /'

@@ -22,6 +22,7 @@
 #include "train/metrics.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
+#include "train/tokenizer/tokenizer_files.h"
 #include "train/train_spec.h"
 
 namespace mone::train {
@@ -128,6 +129,16 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   }
 
   const int64_t B = s.batch_size(), T = s.seq_len(), V = s.model().vocab_size();
+  std::string tokenizer_json;  // the tokenizer file's bytes, copied into the run directory below
+  if (!s.tokenizer().empty()) {
+    MONE_ASSIGN_OR_RETURN(Tokenizer tok, load_tokenizer(s.tokenizer()));
+    if (tok.vocab_size() > V) {
+      return absl::InvalidArgumentError(absl::StrCat(s.tokenizer(), ": the tokenizer has ", tok.vocab_size(),
+                                                     " tokens, more than the model's vocab_size ", V,
+                                                     " (pass --vocab-size ", tok.vocab_size(), ")"));
+    }
+    MONE_ASSIGN_OR_RETURN(tokenizer_json, read_file_to_string(s.tokenizer()));
+  }
   MONE_ASSIGN_OR_RETURN(std::vector<std::string> train_paths, find_split_shards(s.train_data(), "train"));
   MONE_ASSIGN_OR_RETURN(TrainLoader loader, TrainLoader::open(train_paths, B, T, s.seed()));
   MONE_RETURN_IF_ERROR(loader.check_max_token(V));
@@ -141,6 +152,9 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   }
 
   MONE_RETURN_IF_ERROR(make_directories(r.run_dir));
+  if (!tokenizer_json.empty()) {
+    MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "tokenizer.json"), tokenizer_json));
+  }
 
   MONE_ASSIGN_OR_RETURN(r.model, models::Transformer::create(s.model(), s.seed()));
   r.params = r.model->parameters();

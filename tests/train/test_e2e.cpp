@@ -56,6 +56,7 @@ TEST_CASE("tiny MoNE learns /usr/share/common-licenses well below its unigram en
   *spec.mutable_model() =
       value_or_die(models::load_model_spec(std::string(MONE_SOURCE_DIR) + "/configs/models/tiny_mone.textproto"));
   spec.set_vocab_size(tok.vocab_size());
+  spec.set_tokenizer((dir / "tokenizer.json").string());
   spec.set_train_data(prep.out_dir);
   spec.set_val_data(prep.out_dir);
   spec.set_run_dir((dir / "run").string());
@@ -73,6 +74,8 @@ TEST_CASE("tiny MoNE learns /usr/share/common-licenses well below its unigram en
   options.source = "<e2e>";
   options.log = nullptr;
   auto result = value_or_die(train::run_training(spec, options));
+  // The run directory keeps the tokenizer, for `mone generate`.
+  CHECK(std::filesystem::exists(dir / "run" / "tokenizer.json"));
 
   const double h = unigram_entropy(value_or_die(train::find_shards(prep.out_dir, "val")));
   REQUIRE(result.val_losses.size() >= 2);

@@ -7,7 +7,9 @@
 #include "train/data/find_shards.h"
 #include "train/data/shard.h"
 #include "train/prepare.h"
+#include "models/spec.h"
 #include "train/tokenizer/bpe_trainer.h"
+#include "train/trainer.h"
 
 using namespace mone;
 
@@ -58,6 +60,33 @@ TEST_CASE("prepare_data writes EOT-separated train and val shards that decode to
   auto bad = train::prepare_data(tok, o);
   REQUIRE_FALSE(bad.ok());
   CHECK(std::string(bad.status().message()).find("nope") != std::string::npos);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("unit") {
+
+TEST_CASE("a train spec's tokenizer must fit the model's vocabulary") {
+  mone_testing::TempDir scratch;
+  auto docs = value_or_die(train::read_documents({"/usr/share/common-licenses"}, ""));
+  auto tok = value_or_die(train::train_bpe(docs, 300));
+  const std::string path = scratch.file("tokenizer.json");
+  REQUIRE(tok.save(path).ok());
+  proto::TrainSpec spec;
+  *spec.mutable_model() =
+      value_or_die(models::load_model_spec(std::string(MONE_SOURCE_DIR) + "/configs/models/tiny_mone.textproto"));
+  spec.set_vocab_size(299);
+  spec.set_tokenizer(path);
+  spec.set_train_data(scratch.file("no_data_needed_before_this_check"));
+  spec.set_run_dir(scratch.file("run"));
+  train::TrainOptions options;
+  options.log = nullptr;
+  auto r = train::run_training(spec, options);
+  REQUIRE_FALSE(r.ok());
+  const std::string msg(r.status().message());
+  CHECK(msg.find(path) != std::string::npos);
+  CHECK(msg.find("300 tokens") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(scratch.file("run")));  // nothing written
 }
 
 }  // TEST_SUITE
