@@ -5,17 +5,41 @@
 
 namespace mone::ops::cpu {
 
+namespace {
+// out[r·m + j] = x[r·m + j] (op) y[j] for rows r < n / m: the broadcast operand repeats every m
+// elements. (With m = n this is the plain elementwise case.) The inner loop has no modulo, so the
+// compiler vectorises it.
+template <typename T, typename Op>
+void broadcast_rows(const T* x, int64_t n, const T* y, int64_t m, T* out, bool y_first, Op op) {
+  const int64_t rows = n / m;
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * m;
+    T* o = out + r * m;
+    if (y_first) {
+      for (int64_t j = 0; j < m; ++j) o[j] = op(y[j], xr[j]);
+    } else {
+      for (int64_t j = 0; j < m; ++j) o[j] = op(xr[j], y[j]);
+    }
+  }
+}
+
+template <typename T, typename Op>
+void binary_with(const T* a, int64_t na, const T* b, int64_t nb, T* out, Op op) {
+  if (na >= nb) {
+    broadcast_rows(a, na, b, nb, out, /*y_first=*/false, op);
+  } else {
+    broadcast_rows(b, nb, a, na, out, /*y_first=*/true, op);
+  }
+}
+}  // namespace
+
 template <typename T>
 void binary_forward(BinaryOp op, const T* a, int64_t na, const T* b, int64_t nb, T* out) {
-  const int64_t n = std::max(na, nb);
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) {
-    const T x = a[i % na], y = b[i % nb];
-    switch (op) {
-      case BinaryOp::kAdd: out[i] = x + y; break;
-      case BinaryOp::kSub: out[i] = x - y; break;
-      case BinaryOp::kMul: out[i] = x * y; break;
-    }
+  switch (op) {
+    case BinaryOp::kAdd: return binary_with(a, na, b, nb, out, [](T x, T y) { return x + y; });
+    case BinaryOp::kSub: return binary_with(a, na, b, nb, out, [](T x, T y) { return x - y; });
+    case BinaryOp::kMul: return binary_with(a, na, b, nb, out, [](T x, T y) { return x * y; });
   }
 }
 
