@@ -5,26 +5,30 @@
 
 namespace mone::autograd {
 
-StatusOr<Variable> add(const Variable& a, const Variable& b) {
-  MONE_ASSIGN_OR_RETURN(Tensor y, ops::add(a.value(), b.value()));
+namespace {
+using ShapeBackward = StatusOr<ops::BinaryGrads> (*)(const Tensor&, const Shape&, const Shape&);
+
+// add and sub: the backward needs only the operands' shapes (to undo the broadcast).
+StatusOr<Variable> record_linear_binary(const char* name, const Variable& a, const Variable& b, Tensor y,
+                                        ShapeBackward backward) {
   Variable out(std::move(y));
-  record("add", {a, b}, {out}, {},
-         [sa = a.shape(), sb = b.shape()](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
-           MONE_ASSIGN_OR_RETURN(auto grads, ops::add_backward(g[0], sa, sb));
+  record(name, {a, b}, {out}, {},
+         [sa = a.shape(), sb = b.shape(), backward](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+           MONE_ASSIGN_OR_RETURN(auto grads, backward(g[0], sa, sb));
            return TensorList{grads.grad_a, grads.grad_b};
          });
   return out;
 }
+}  // namespace
+
+StatusOr<Variable> add(const Variable& a, const Variable& b) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::add(a.value(), b.value()));
+  return record_linear_binary("add", a, b, std::move(y), ops::add_backward);
+}
 
 StatusOr<Variable> sub(const Variable& a, const Variable& b) {
   MONE_ASSIGN_OR_RETURN(Tensor y, ops::sub(a.value(), b.value()));
-  Variable out(std::move(y));
-  record("sub", {a, b}, {out}, {},
-         [sa = a.shape(), sb = b.shape()](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
-           MONE_ASSIGN_OR_RETURN(auto grads, ops::sub_backward(g[0], sa, sb));
-           return TensorList{grads.grad_a, grads.grad_b};
-         });
-  return out;
+  return record_linear_binary("sub", a, b, std::move(y), ops::sub_backward);
 }
 
 StatusOr<Variable> mul(const Variable& a, const Variable& b) {
