@@ -2,6 +2,7 @@
 
 #include "ops/common.h"
 #include "ops/cpu/elementwise.h"
+#include "cuda/elementwise.h"
 
 namespace mone::ops {
 
@@ -10,6 +11,21 @@ namespace {
 bool is_suffix(const Shape& small, const Shape& big) {
   if (small.size() > big.size()) return false;
   return std::equal(small.begin(), small.end(), big.end() - small.size());
+}
+
+cuda::BinaryKind cuda_kind(cpu::BinaryOp kind) {
+  switch (kind) {
+    case cpu::BinaryOp::kAdd: return cuda::BinaryKind::kAdd;
+    case cpu::BinaryOp::kSub: return cuda::BinaryKind::kSub;
+    case cpu::BinaryOp::kMul: return cuda::BinaryKind::kMul;
+  }
+  return cuda::BinaryKind::kAdd;
+}
+
+// The CUDA kernels are f32 so far (bf16 comes with mixed precision).
+Status check_cuda_f32(const char* op, const Tensor& t) {
+  if (t.dtype() == DType::kF32) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat(op, ": only f32 on CUDA so far, got ", t.describe()));
 }
 
 StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
@@ -32,7 +48,10 @@ StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, 
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device(op, a.device());
+      MONE_RETURN_IF_ERROR(check_cuda_f32(op, a));
+      MONE_RETURN_IF_ERROR(cuda::binary_forward(cuda_kind(kind), a.data<float>(), a.numel(), b.data<float>(),
+                                                b.numel(), out.data<float>()));
+      return out;
   }
   return out;
 }
@@ -54,7 +73,9 @@ StatusOr<Tensor> scale(const Tensor& a_in, double s) {
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device("scale", a.device());
+      MONE_RETURN_IF_ERROR(check_cuda_f32("scale", a));
+      MONE_RETURN_IF_ERROR(cuda::scale(a.data<float>(), a.numel(), static_cast<float>(s), out.data<float>()));
+      return out;
   }
   return out;
 }
