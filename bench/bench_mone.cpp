@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "core/rng.h"
 #include "ops/mone_ffn.h"
 
@@ -81,9 +82,7 @@ bool g_cold = false;  // evict caches before every timed call
 
 double seconds_of(const std::function<void()>& fn) {
   if (g_cold) evict_caches();
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return bench::seconds(fn);
 }
 
 // Median milliseconds of a and of b, alternating a, b, a, b after two warmups of each. Short
@@ -97,17 +96,7 @@ std::pair<double, double> compare_ms(int runs, const std::function<void()>& a, c
     ta.push_back(1e3 * seconds_of(a));
     tb.push_back(1e3 * seconds_of(b));
   }
-  std::sort(ta.begin(), ta.end());
-  std::sort(tb.begin(), tb.end());
-  return {ta[runs / 2], tb[runs / 2]};
-}
-
-std::string first_line_with(const char* path, const char* prefix) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
+  return {bench::median(ta), bench::median(tb)};
 }
 
 // False (after a message) on an unknown flag.
@@ -132,12 +121,7 @@ bool parse(int argc, char** argv, Options& o) {
 int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) return 2;
-  std::ifstream loadavg("/proc/loadavg");
-  std::string load1, load5;
-  loadavg >> load1 >> load5;
-  std::printf("- CPU: %s; %u hardware threads, OpenMP threads: %d; load average at start %s (1 min), %s (5 min)\n",
-              first_line_with("/proc/cpuinfo", "model name").c_str(), std::thread::hardware_concurrency(),
-              omp_get_max_threads(), load1.c_str(), load5.c_str());
+  bench::print_machine_line();
   std::printf("- f32, silu, HARD estimator; d = %ld, D = %ld; median of at least %d runs (up to 301 for short calls) after 2 warmups\n\n",
               static_cast<long>(o.d), static_cast<long>(o.d_expert), o.runs);
 

@@ -21,24 +21,16 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "core/rng.h"
 #include "ops/attention.h"
 #include "ops/matmul.h"
 
 using namespace mone;
+using bench::median;
+using bench::seconds;
 
 namespace {
-
-double seconds(const std::function<void()>& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> t) {
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 // Median wall times in seconds per call of a and of b, over `runs` samples after two warmups each.
 // A sample repeats its call until it lasts ~0.2 s, so that scheduler time slices (a few ms on a
@@ -63,26 +55,10 @@ std::pair<double, double> median_seconds(int runs, const std::function<void()>& 
   return {median(ta), median(tb)};
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
 void print_machine() {
   std::printf("## Machine\n\n");
-  std::printf("- CPU: %s\n", cpu_model().c_str());
-  std::printf("- hardware threads: %u, OpenMP max threads: %d, OpenBLAS threads: %d\n",
-              std::thread::hardware_concurrency(), omp_get_max_threads(), openblas_get_num_threads());
-  std::printf("- OpenBLAS: %s\n", openblas_get_config());
-  // Other work on the machine skews timings; say how busy it was.
-  std::ifstream load("/proc/loadavg");
-  std::string one, five;
-  load >> one >> five;
-  std::printf("- load average at start (1 min, 5 min): %s, %s\n\n", one.c_str(), five.c_str());
+  bench::print_machine_line();
+  std::printf("- OpenBLAS threads: %d; OpenBLAS: %s\n\n", openblas_get_num_threads(), openblas_get_config());
 }
 
 struct GemmCase {

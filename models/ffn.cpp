@@ -17,13 +17,10 @@ void SwigluWeights::collect(ParameterList& out) const {
 }
 
 namespace {
-// One SwiGLU expert on rows x [n, d], keeping k_n neurons per row (k_n = width: the plain expert,
-// which the masked-dense strategy computes with three GEMMs and nothing to gather).
+// One SwiGLU expert on rows x [n, d], keeping k_n neurons per row (k_n = width: the plain expert).
 StatusOr<autograd::MoneFfnOutput> run_expert(const SwigluWeights& w, const Variable& x, int64_t k_n,
                                              const FfnConfig& c) {
-  const int64_t width = w.gate.shape()[0];
-  const ops::MoneStrategy strategy = k_n == width ? ops::MoneStrategy::kMaskedDense : c.strategy;
-  return autograd::mone_ffn(x, w.gate, w.up, w.down, k_n, c.act, strategy, c.estimator);
+  return autograd::mone_ffn(x, w.gate, w.up, w.down, k_n, c.act, c.strategy, c.estimator);
 }
 }  // namespace
 
@@ -80,7 +77,8 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
       neuron_terms.push_back(ng);
     }
     if (aux) {
-      for (int32_t j : r.idx.to_vector<int32_t>()) ++aux->neuron_counts[e][j];
+      const int32_t* idx = r.idx.data<int32_t>();
+      for (int64_t i = 0; i < r.idx.numel(); ++i) ++aux->neuron_counts[e][idx[i]];
     }
   }
   MONE_ASSIGN_OR_RETURN(Variable y_perm, autograd::concat_rows(outputs));

@@ -26,6 +26,12 @@ StatusOr<cpu::MoneDims> check_expert(const char* op, const Tensor& x, const Tens
   return cpu::MoneDims{x.size(0), d, D, 0};
 }
 
+// Keeping every neuron (K_N = D: the plain SwiGLU expert, MoE) there is nothing to gather: the
+// three dense GEMMs of masked-dense compute the same numbers faster, whatever strategy was asked.
+MoneStrategy effective_strategy(MoneStrategy strategy, const cpu::MoneDims& dims) {
+  return dims.k_n == dims.D ? MoneStrategy::kMaskedDense : strategy;
+}
+
 }  // namespace
 
 StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& wg_in, const Tensor& wu_in,
@@ -37,6 +43,7 @@ StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& wg_i
         absl::StrCat(op, ": k_n = ", k_n, " neurons kept, expected 1 <= k_n <= D = ", dims.D));
   }
   dims.k_n = k_n;
+  strategy = effective_strategy(strategy, dims);
   const Tensor x = x_in.contiguous(), wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
   const DType dt = x.dtype();
   const Device dev = x.device();
@@ -71,6 +78,7 @@ StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& 
   MONE_RETURN_IF_ERROR(check_dtype(op, fwd.idx, DType::kI32, "forward.idx"));
   MONE_RETURN_IF_ERROR(check_dim(op, fwd.idx, 2, "forward.idx"));
   dims.k_n = fwd.idx.size(1);
+  strategy = effective_strategy(strategy, dims);
   const Shape td{dims.tokens, dims.d}, tD{dims.tokens, dims.D}, tk{dims.tokens, dims.k_n};
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.idx, tk, "forward.idx"));
   if (dims.k_n < 1 || dims.k_n > dims.D) {
