@@ -20,7 +20,7 @@
 
 #include "autograd/variable.h"
 #include "ops/moe_dispatch.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::autograd {
 

@@ -4,13 +4,9 @@
 #include <mutex>
 #include <vector>
 
-#ifdef MONE_WITH_CUDA
 #include <cuda_runtime.h>
-#endif
 
 namespace mone::cuda_memory {
-
-#ifdef MONE_WITH_CUDA
 
 namespace {
 // Free blocks by (device, rounded size). Sizes are rounded up to 512 bytes, or to 2 MiB above
@@ -87,21 +83,5 @@ void empty_cache() {
   }
   cache().free_blocks.clear();
 }
-
-#else  // built without CUDA
-
-namespace {
-Status no_cuda() {
-  return absl::FailedPreconditionError("mone was built without CUDA (configure with -DMONE_CUDA=ON)");
-}
-}  // namespace
-
-int device_count() { return 0; }
-StatusOr<void*> allocate(size_t, int) { return no_cuda(); }
-void release(void*, size_t, int) {}
-Status copy(void*, bool, const void*, bool, size_t) { return no_cuda(); }
-void empty_cache() {}
-
-#endif
 
 }  // namespace mone::cuda_memory

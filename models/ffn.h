@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "models/module.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::models {
 

@@ -8,7 +8,7 @@ namespace mone::ops {
 
 namespace {
 
-StatusOr<Tensor> activation(const char* op, cpu::Activation act, const Tensor& x_in) {
+StatusOr<Tensor> activation(const char* op, Activation act, const Tensor& x_in) {
   MONE_RETURN_IF_ERROR(check_float(op, x_in, "x"));
   const Tensor x = x_in.contiguous();
   MONE_ASSIGN_OR_RETURN(Tensor y, new_tensor(x.shape(), x.dtype(), x.device()));
@@ -25,7 +25,7 @@ StatusOr<Tensor> activation(const char* op, cpu::Activation act, const Tensor& x
 }
 
 // `in` is y for sigmoid and x for silu (see cpu::activation_backward).
-StatusOr<Tensor> activation_backward(const char* op, cpu::Activation act, const Tensor& grad_out_in,
+StatusOr<Tensor> activation_backward(const char* op, Activation act, const Tensor& grad_out_in,
                                      const Tensor& in_in, const char* in_name) {
   MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"grad_out", &grad_out_in}, {in_name, &in_in}}));
   const Tensor g = grad_out_in.contiguous(), in = in_in.contiguous();
@@ -45,14 +45,14 @@ StatusOr<Tensor> activation_backward(const char* op, cpu::Activation act, const 
 
 }  // namespace
 
-StatusOr<Tensor> sigmoid(const Tensor& x) { return activation("sigmoid", cpu::Activation::kSigmoid, x); }
-StatusOr<Tensor> silu(const Tensor& x) { return activation("silu", cpu::Activation::kSilu, x); }
+StatusOr<Tensor> sigmoid(const Tensor& x) { return activation("sigmoid", Activation::kSigmoid, x); }
+StatusOr<Tensor> silu(const Tensor& x) { return activation("silu", Activation::kSilu, x); }
 
 StatusOr<Tensor> sigmoid_backward(const Tensor& grad_out, const Tensor& y) {
-  return activation_backward("sigmoid_backward", cpu::Activation::kSigmoid, grad_out, y, "y");
+  return activation_backward("sigmoid_backward", Activation::kSigmoid, grad_out, y, "y");
 }
 StatusOr<Tensor> silu_backward(const Tensor& grad_out, const Tensor& x) {
-  return activation_backward("silu_backward", cpu::Activation::kSilu, grad_out, x, "x");
+  return activation_backward("silu_backward", Activation::kSilu, grad_out, x, "x");
 }
 
 StatusOr<Tensor> swiglu(const Tensor& gate_in, const Tensor& up_in) {

@@ -3,6 +3,8 @@
 #include "ops/common.h"
 #include "ops/cpu/elementwise.h"
 #include "cuda/elementwise.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 
 namespace mone::ops {
 
@@ -13,22 +15,13 @@ bool is_suffix(const Shape& small, const Shape& big) {
   return std::equal(small.begin(), small.end(), big.end() - small.size());
 }
 
-cuda::BinaryKind cuda_kind(cpu::BinaryOp kind) {
-  switch (kind) {
-    case cpu::BinaryOp::kAdd: return cuda::BinaryKind::kAdd;
-    case cpu::BinaryOp::kSub: return cuda::BinaryKind::kSub;
-    case cpu::BinaryOp::kMul: return cuda::BinaryKind::kMul;
-  }
-  return cuda::BinaryKind::kAdd;
-}
-
 // The CUDA kernels are f32 so far (bf16 comes with mixed precision).
 Status check_cuda_f32(const char* op, const Tensor& t) {
   if (t.dtype() == DType::kF32) return absl::OkStatus();
   return absl::UnimplementedError(absl::StrCat(op, ": only f32 on CUDA so far, got ", t.describe()));
 }
 
-StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
+StatusOr<Tensor> binary(const char* op, BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
   MONE_RETURN_IF_ERROR(check_same(op, {{"a", &a_in}, {"b", &b_in}}));
   MONE_RETURN_IF_ERROR(check_float(op, a_in, "a"));
   const bool a_big = a_in.dim() >= b_in.dim();
@@ -49,8 +42,9 @@ StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, 
       return out;
     case DeviceType::kCUDA:
       MONE_RETURN_IF_ERROR(check_cuda_f32(op, a));
-      MONE_RETURN_IF_ERROR(cuda::binary_forward(cuda_kind(kind), a.data<float>(), a.numel(), b.data<float>(),
-                                                b.numel(), out.data<float>()));
+      MONE_RETURN_IF_ERROR(cuda::to_status(cuda::binary_forward(kind, a.data<float>(), a.numel(), b.data<float>(),
+                                                                 b.numel(), out.data<float>(), cuda::current_stream()),
+                                           op));
       return out;
   }
   return out;
@@ -58,9 +52,9 @@ StatusOr<Tensor> binary(const char* op, cpu::BinaryOp kind, const Tensor& a_in, 
 
 }  // namespace
 
-StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", cpu::BinaryOp::kAdd, a, b); }
-StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", cpu::BinaryOp::kSub, a, b); }
-StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", cpu::BinaryOp::kMul, a, b); }
+StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", BinaryOp::kAdd, a, b); }
+StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", BinaryOp::kSub, a, b); }
+StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", BinaryOp::kMul, a, b); }
 
 StatusOr<Tensor> scale(const Tensor& a_in, double s) {
   MONE_RETURN_IF_ERROR(check_float("scale", a_in, "a"));
@@ -74,7 +68,9 @@ StatusOr<Tensor> scale(const Tensor& a_in, double s) {
       return out;
     case DeviceType::kCUDA:
       MONE_RETURN_IF_ERROR(check_cuda_f32("scale", a));
-      MONE_RETURN_IF_ERROR(cuda::scale(a.data<float>(), a.numel(), static_cast<float>(s), out.data<float>()));
+      MONE_RETURN_IF_ERROR(cuda::to_status(
+          cuda::scale(a.data<float>(), a.numel(), static_cast<float>(s), out.data<float>(), cuda::current_stream()),
+          "scale"));
       return out;
   }
   return out;

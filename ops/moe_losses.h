@@ -26,7 +26,7 @@
 #include <cstdint>
 
 #include "core/tensor.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::ops {
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ops/op_types.h"
+
 namespace mone::ops::cpu {
 
 // σ(x) without overflow: e^-|x| never exceeds 1.
@@ -13,8 +15,6 @@ inline T stable_sigmoid(T x) {
   const T e = std::exp(-std::abs(x));
   return x >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
-
-enum class Activation { kSigmoid, kSilu };
 
 // y[i] = act(x[i]).
 template <typename T>

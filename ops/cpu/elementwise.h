@@ -3,9 +3,9 @@
 
 #include <cstdint>
 
-namespace mone::ops::cpu {
+#include "ops/op_types.h"
 
-enum class BinaryOp { kAdd, kSub, kMul };
+namespace mone::ops::cpu {
 
 // out[i] = a[i % na] (op) b[i % nb] for i < n, where n = max(na, nb).
 template <typename T>

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::ops::cpu {
 

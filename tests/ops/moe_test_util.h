@@ -12,7 +12,7 @@
 #include "autograd/variable.h"
 #include "core/rng.h"
 #include "core/tensor.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::moe_test {
 

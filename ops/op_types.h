@@ -1,15 +1,19 @@
-// Enums shared by the MoE and MoNE op families (router, dispatch, mone_ffn, losses).
+// The enums that name what an op computes: one set, shared by the CPU kernels (ops/cpu/), the
+// CUDA launchers (cuda/) and the callers. A plain header with no includes, so that cuda/ can use
+// it too (the one header of ops/ that cuda/ sees).
 //
 // Shape letters: N tokens, d model width, E experts, K experts per token, D expert width,
 //   K_N neurons kept.
 //
-// They live in ops/ because ops/ may not include proto/ or autograd/; models/ maps the spec's
-// strings ("silu", "hard", "masked_dense", "normalized") onto them.
+// models/ maps the spec's strings ("silu", "hard", "masked_dense", "normalized") onto them.
 #pragma once
 
 namespace mone::ops {
 
-// The expert's gate activation: G = act(W_gate x).
+// Elementwise binary arithmetic (ops/elementwise.h).
+enum class BinaryOp { kAdd, kSub, kMul };
+
+// An activation: the expert's gate G = act(W_gate x), and ops/activation.h.
 enum class Activation {
   kSilu,     // silu(a) = a · σ(a); the default, SwiGLU
   kSigmoid,  // σ(a) = 1 / (1 + e^-a); G is then always positive
