@@ -29,6 +29,9 @@ void add_bench_command(CLI::App& app) {
   t->add_option("--threads", args->threads, "OpenMP/BLAS threads (0: all cores)");
   t->add_option("--vocab-size", args->vocab_size, "Override the model's vocabulary");
   t->add_option("--peak-flops", args->options.peak_flops, "Peak FLOP/s for MFU (0: measure sgemm 512^3)");
+  t->add_option("--save-step", args->options.save_step_dir,
+                "Also write the step's initial weights (config.json, model.safetensors) and batch "
+                "(batch.safetensors) to this folder, for scripts/bench_vs_torch.sh");
   t->add_flag("--json", args->json, "One JSON object instead of text");
   set_command_action(t, [args, t]() -> Status {
     proto::ModelSpec spec;

@@ -47,16 +47,16 @@ std::optional<proto::TrainSpec> trained_spec(const std::string& dir) {
 
 Status write_grads(const std::string& path, const models::ParameterList& params, const train::EvalResult& r,
                    int64_t B, int64_t T) {
-  std::vector<std::pair<std::string, Tensor>> grads;
+  std::vector<Tensor> grads;
   for (const auto& p : params) {
     if (p.param.has_grad()) {
-      grads.emplace_back(p.name, p.param.grad());
-    } else {  // no batch reached it (an idle expert): its gradient is zero
+      grads.push_back(p.param.grad());
+    } else {  // no batch reached it: its gradient is zero
       MONE_ASSIGN_OR_RETURN(Tensor zero, Tensor::zeros_like(p.param.value()));
-      grads.emplace_back(p.name, zero);
+      grads.push_back(zero);
     }
   }
-  return train::write_safetensors(path, grads,
+  return train::write_safetensors(path, models::checkpoint_tensors(params, grads),
                                   {{"what", "gradient of the mean total training loss"},
                                    {"batches", std::to_string(r.batches)},
                                    {"batch_size", std::to_string(B)},

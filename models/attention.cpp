@@ -4,7 +4,6 @@
 #include "autograd/matmul.h"
 #include "autograd/rope.h"
 #include "autograd/shape.h"
-#include "ops/concat.h"
 
 namespace mone::models {
 
@@ -36,11 +35,12 @@ StatusOr<Variable> Attention::forward(const Variable& x, KvCache* cache) const {
   MONE_ASSIGN_OR_RETURN(q, autograd::rope(q, offset, config_.rope_theta));
   MONE_ASSIGN_OR_RETURN(k, autograd::rope(k, offset, config_.rope_theta));
   if (cache != nullptr) {
-    // Append this step's keys and values to the cache (no gradient flows through a cache).
-    MONE_ASSIGN_OR_RETURN(cache->k, ops::concat({cache->k, k.value()}, 1));
-    MONE_ASSIGN_OR_RETURN(cache->v, ops::concat({cache->v, v.value()}, 1));
-    k = Variable(cache->k);
-    v = Variable(cache->v);
+    // Append this step's keys and values to the cache (the cached ones are constants: gradient
+    // reaches only this step's).
+    MONE_ASSIGN_OR_RETURN(k, autograd::concat({Variable(cache->k), k}, 1));
+    MONE_ASSIGN_OR_RETURN(v, autograd::concat({Variable(cache->v), v}, 1));
+    cache->k = k.value();
+    cache->v = v.value();
   }
   MONE_ASSIGN_OR_RETURN(Variable a, autograd::attention(q, k, v));
   MONE_ASSIGN_OR_RETURN(a, autograd::reshape(a, {B, T, H * hd}));

@@ -1,6 +1,6 @@
 #include "ops/activation.h"
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/activation.h"
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/cross_entropy.h"
 
@@ -22,13 +22,7 @@ Status check_logits_and_targets(const char* op, const Tensor& logits, const Tens
         op, ": expected logits [N, V] with V >= 1 and targets [N] on the same device; ", describe_args(args)));
   }
   const int64_t V = logits.size(1);
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(targets, V, ignore_index));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": targets[", bad->position, "] = ", bad->value,
-                                                   " is outside [0, V = ", V, ") and is not ignore_index ",
-                                                   ignore_index, "; ", describe_args(args)));
-  }
-  return absl::OkStatus();
+  return check_indices(op, targets, "targets", {V, "V", ignore_index, "ignore_index", describe_args(args)});
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/embedding.h"
 
@@ -17,12 +17,7 @@ Status check_ids(const char* op, const Tensor& ids, int64_t V, Device device) {
     return absl::InvalidArgumentError(
         absl::StrCat(op, ": ids is ", ids.describe(), ", expected device ", device.to_string()));
   }
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(ids, V));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": ids", position_string(ids.shape(), bad->position), " = ",
-                                                   bad->value, " is outside the vocabulary [0, V = ", V, ")"));
-  }
-  return absl::OkStatus();
+  return check_indices(op, ids, "ids", {V, "V"});
 }
 
 }  // namespace

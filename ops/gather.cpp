@@ -1,6 +1,6 @@
 #include "ops/gather.h"
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/gather.h"
 
@@ -29,12 +29,8 @@ StatusOr<int64_t> check_index(const char* op, const Shape& data_shape, const cha
           absl::StrCat(op, ": index is larger than ", data_name, " in dim ", d, " (dim is ", dim, "); ", shapes));
     }
   }
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(index, data_shape[dim]));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": index", position_string(index.shape(), bad->position),
-                                                   " = ", bad->value, " is outside [0, ", data_shape[dim],
-                                                   ") along dim ", dim, "; ", shapes));
-  }
+  MONE_RETURN_IF_ERROR(check_indices(op, index, "index",
+                                     {data_shape[dim], nullptr, {}, "", absl::StrCat("along dim ", dim, "; ", shapes)}));
   return dim;
 }
 

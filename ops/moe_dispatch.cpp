@@ -4,7 +4,7 @@
 #include "ops/moe_dispatch.h"
 
 #include "ops/cpu/moe_dispatch.h"
-#include "ops/moe_common.h"
+#include "ops/common.h"
 
 namespace mone::ops {
 
@@ -24,8 +24,8 @@ Status check_plan(const char* op, const DispatchPlan& plan) {
   MONE_RETURN_IF_ERROR(check_shape(op, plan.order, {pairs}, "plan.order"));
   MONE_RETURN_IF_ERROR(check_dtype(op, plan.slot_row, DType::kI64, "plan.slot_row"));
   MONE_RETURN_IF_ERROR(check_shape(op, plan.slot_row, {pairs}, "plan.slot_row"));
-  MONE_RETURN_IF_ERROR(check_ids_in_range(op, plan.order, pairs, "plan.order"));
-  return check_ids_in_range(op, plan.slot_row, pairs, "plan.slot_row");
+  MONE_RETURN_IF_ERROR(check_indices(op, plan.order, "plan.order", {pairs, "N·K"}));
+  return check_indices(op, plan.slot_row, "plan.slot_row", {pairs, "N·K"});
 }
 
 // A float matrix [rows, any d] on the plan's (CPU) side.
@@ -44,7 +44,7 @@ StatusOr<DispatchPlan> build_dispatch(const Tensor& ids_in, int64_t num_experts)
   MONE_RETURN_IF_ERROR(check_dim(op, ids_in, 2, "expert_ids"));
   if (num_experts < 1) return absl::InvalidArgumentError(absl::StrCat(op, ": num_experts = ", num_experts, ", expected >= 1"));
   if (ids_in.size(1) < 1) return absl::InvalidArgumentError(absl::StrCat(op, ": expert_ids is ", ids_in.describe(), ", expected K >= 1"));
-  MONE_RETURN_IF_ERROR(check_ids_in_range(op, ids_in, num_experts, "expert_ids"));
+  MONE_RETURN_IF_ERROR(check_indices(op, ids_in, "expert_ids", {num_experts, "E"}));
   MONE_ASSIGN_OR_RETURN(Tensor ids, ids_in.to(DType::kI64));
   ids = ids.contiguous();
   DispatchPlan plan;
@@ -56,8 +56,14 @@ StatusOr<DispatchPlan> build_dispatch(const Tensor& ids_in, int64_t num_experts)
   MONE_ASSIGN_OR_RETURN(plan.counts, new_tensor({num_experts}, DType::kI64, ids.device()));
   MONE_ASSIGN_OR_RETURN(plan.order, new_tensor({pairs}, DType::kI64, ids.device()));
   MONE_ASSIGN_OR_RETURN(plan.slot_row, new_tensor({pairs}, DType::kI64, ids.device()));
-  cpu::build_dispatch(ids.data<int64_t>(), plan.num_tokens, plan.k, num_experts, plan.counts.data<int64_t>(),
-                      plan.offsets.data<int64_t>(), plan.order.data<int64_t>(), plan.slot_row.data<int64_t>());
+  switch (ids.device().type) {
+    case DeviceType::kCPU:
+      cpu::build_dispatch(ids.data<int64_t>(), plan.num_tokens, plan.k, num_experts, plan.counts.data<int64_t>(),
+                          plan.offsets.data<int64_t>(), plan.order.data<int64_t>(), plan.slot_row.data<int64_t>());
+      return plan;
+    case DeviceType::kCUDA:
+      return unsupported_device(op, ids.device());
+  }
   return plan;
 }
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/optim.h"
 #include "ops/cpu/reduce.h"

@@ -1,6 +1,6 @@
 #include "ops/reduce.h"
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/reduce.h"
 

@@ -3,9 +3,9 @@
 //   K_N neurons kept.
 #include "ops/router.h"
 
-#include "ops/cpu/moe_gemm.h"
+#include "ops/cpu/matmul.h"
 #include "ops/cpu/router.h"
-#include "ops/moe_common.h"
+#include "ops/common.h"
 
 namespace mone::ops {
 
@@ -61,7 +61,7 @@ StatusOr<RouterGrads> router_backward(const Tensor& grad_weights_in, const Tenso
   MONE_RETURN_IF_ERROR(check_dim(op, fwd.expert_ids, 2, "forward.expert_ids"));
   const int64_t k = fwd.expert_ids.size(1);
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.expert_ids, {n, k}, "forward.expert_ids"));
-  MONE_RETURN_IF_ERROR(check_ids_in_range(op, fwd.expert_ids, e, "forward.expert_ids"));
+  MONE_RETURN_IF_ERROR(check_indices(op, fwd.expert_ids, "forward.expert_ids", {e, "E"}));
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.weights, {n, k}, "forward.weights"));
   MONE_RETURN_IF_ERROR(check_optional(op, grad_weights_in, {n, k}, x_in, "grad_weights"));
   MONE_RETURN_IF_ERROR(check_optional(op, grad_probs_in, {n, e}, x_in, "grad_probs"));
@@ -85,9 +85,9 @@ StatusOr<RouterGrads> router_backward(const Tensor& grad_weights_in, const Tenso
                                               ids.data<int32_t>(), weights.data<scalar_t>(), n, e, k,
                                               fwd.norm_topk_prob, dz);
         // grad_x [N, d] = dz [N, E] · W_r [E, d];  grad_w_router [E, d] = dzᵀ · x [N, d].
-        cpu::moe_gemm<scalar_t>(false, false, n, d, e, 1, dz, e, w.data<scalar_t>(), d, 0,
+        cpu::gemm<scalar_t>(false, false, n, d, e, 1, dz, e, w.data<scalar_t>(), d, 0,
                                 g.grad_x.data<scalar_t>(), d);
-        cpu::moe_gemm<scalar_t>(true, false, e, d, n, 1, dz, e, x.data<scalar_t>(), d, 0,
+        cpu::gemm<scalar_t>(true, false, e, d, n, 1, dz, e, x.data<scalar_t>(), d, 0,
                                 g.grad_w_router.data<scalar_t>(), d);
       });
       return g;

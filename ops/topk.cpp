@@ -1,6 +1,6 @@
 #include "ops/topk.h"
 
-#include "ops/arg_checks.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/topk.h"
 
@@ -46,11 +46,7 @@ StatusOr<Tensor> topk_backward(const Tensor& grad_values_in, const Tensor& indic
   }
   const int64_t k = grad_values_in.size(-1);
   if (n < k) return absl::InvalidArgumentError(absl::StrCat(op, ": n = ", n, " is below k = ", k));
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(indices, n));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": indices", position_string(indices.shape(), bad->position),
-                                                   " = ", bad->value, " is outside [0, n = ", n, ")"));
-  }
+  MONE_RETURN_IF_ERROR(check_indices(op, indices, "indices", {n, "n"}));
   const Tensor g = grad_values_in.contiguous();
   Shape x_shape = g.shape();
   x_shape.back() = n;

@@ -76,22 +76,26 @@ bool is_a(const std::string& path, mode_t type) {
   return ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
-Status load_optimizer(const std::string& path, AdamW& optimizer, int64_t expected_step) {
+// The optimizer's moments under checkpoint names (a stacked parameter's per expert).
+models::NamedTensorList moment_tensors(const models::ParameterList& params, const std::vector<Tensor>& m,
+                                       const std::vector<Tensor>& v) {
+  models::NamedTensorList out = models::checkpoint_tensors(params, m, kExpAvgSuffix);
+  models::NamedTensorList sq = models::checkpoint_tensors(params, v, kExpAvgSqSuffix);
+  out.insert(out.end(), sq.begin(), sq.end());
+  return out;
+}
+
+Status load_optimizer(const std::string& path, const models::ParameterList& params, AdamW& optimizer,
+                      int64_t expected_step) {
   MONE_ASSIGN_OR_RETURN(SafetensorsFile file, read_safetensors(path));
   std::vector<Tensor> m, v;
-  for (const std::string& name : optimizer.names()) {
-    for (auto [suffix, out] : {std::pair{kExpAvgSuffix, &m}, std::pair{kExpAvgSqSuffix, &v}}) {
-      auto it = file.tensors.find(name + suffix);
-      if (it == file.tensors.end()) {
-        return absl::NotFoundError(absl::StrCat(path, ": tensor ", name, suffix, " is missing"));
-      }
-      out->push_back(it->second);
-    }
+  for (size_t i = 0; i < optimizer.exp_avg().size(); ++i) {
+    MONE_ASSIGN_OR_RETURN(Tensor mi, Tensor::zeros_like(optimizer.exp_avg()[i]));
+    MONE_ASSIGN_OR_RETURN(Tensor vi, Tensor::zeros_like(optimizer.exp_avg_sq()[i]));
+    m.push_back(std::move(mi));
+    v.push_back(std::move(vi));
   }
-  if (file.tensors.size() != 2 * optimizer.names().size()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": holds ", file.tensors.size(), " tensors, expected ",
-                                                   2 * optimizer.names().size()));
-  }
+  MONE_RETURN_IF_ERROR(models::load_named_tensors(moment_tensors(params, m, v), file.tensors, path));
   auto step_it = file.metadata.find("step");
   if (step_it == file.metadata.end() || step_it->second != std::to_string(expected_step)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": metadata step does not match trainer_state.json's optimizer_step ",
@@ -128,12 +132,8 @@ StatusOr<std::string> save_checkpoint(const std::string& run_dir, const models::
                                       const AdamW& optimizer, const TrainerState& state,
                                       const proto::ModelSpec& model_spec, int keep_last) {
   auto write_files = [&](const std::string& dir) -> Status {
-    std::vector<std::pair<std::string, Tensor>> weights, moments;
-    for (const auto& p : params) weights.emplace_back(p.name, p.param.value());
-    for (size_t i = 0; i < optimizer.names().size(); ++i) {
-      moments.emplace_back(optimizer.names()[i] + kExpAvgSuffix, optimizer.exp_avg()[i]);
-      moments.emplace_back(optimizer.names()[i] + kExpAvgSqSuffix, optimizer.exp_avg_sq()[i]);
-    }
+    const models::NamedTensorList weights = models::checkpoint_tensors(params);
+    const models::NamedTensorList moments = moment_tensors(params, optimizer.exp_avg(), optimizer.exp_avg_sq());
     MONE_RETURN_IF_ERROR(write_safetensors(join_path(dir, kModelFileName), weights, {{"format", "pt"}}));
     MONE_RETURN_IF_ERROR(write_safetensors(join_path(dir, kOptimizerFileName), moments,
                                            {{"step", std::to_string(optimizer.step_count())}}));
@@ -181,7 +181,8 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
                      "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));
-  MONE_RETURN_IF_ERROR(load_optimizer(join_path(point.dir, kOptimizerFileName), optimizer, point.state.optimizer_step));
+  MONE_RETURN_IF_ERROR(
+      load_optimizer(join_path(point.dir, kOptimizerFileName), params, optimizer, point.state.optimizer_step));
   return point;
 }
 

@@ -7,20 +7,22 @@ namespace mone::train {
 void LoadStats::add(const std::vector<models::FfnAux>& layers) {
   if (tokens_.empty()) {
     for (const auto& l : layers) {
-      if (l.tokens_per_expert.empty()) continue;  // a dense layer
-      tokens_.emplace_back(l.tokens_per_expert.size(), 0);
-      neurons_.emplace_back(l.neuron_counts.size(),
-                            std::vector<int64_t>(l.neuron_counts.empty() ? 0 : l.neuron_counts[0].size(), 0));
+      if (!l.tokens_per_expert.defined()) continue;  // a dense layer
+      tokens_.emplace_back(l.neuron_counts.size(0), 0);
+      neurons_.emplace_back(l.neuron_counts.size(0), std::vector<int64_t>(l.neuron_counts.size(1), 0));
     }
   }
   size_t i = 0;
   for (const auto& l : layers) {
-    if (l.tokens_per_expert.empty()) continue;
-    MONE_CHECK(i < tokens_.size() && tokens_[i].size() == l.tokens_per_expert.size())
+    if (!l.tokens_per_expert.defined()) continue;
+    MONE_CHECK(i < tokens_.size() && static_cast<int64_t>(tokens_[i].size()) == l.tokens_per_expert.numel())
         << "LoadStats: the layers changed shape between steps";
-    for (size_t e = 0; e < l.tokens_per_expert.size(); ++e) tokens_[i][e] += l.tokens_per_expert[e];
-    for (size_t e = 0; e < l.neuron_counts.size(); ++e) {
-      for (size_t j = 0; j < l.neuron_counts[e].size(); ++j) neurons_[i][e][j] += l.neuron_counts[e][j];
+    const std::vector<int64_t> tokens = l.tokens_per_expert.to_vector<int64_t>();
+    const std::vector<int64_t> neurons = l.neuron_counts.to_vector<int64_t>();
+    const size_t D = neurons_[i][0].size();
+    for (size_t e = 0; e < tokens.size(); ++e) {
+      tokens_[i][e] += tokens[e];
+      for (size_t j = 0; j < D; ++j) neurons_[i][e][j] += neurons[e * D + j];
     }
     ++i;
   }

@@ -15,7 +15,7 @@ Status reduce_gradients(models::ParameterList& params) {
 
 bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings) {
   if (decay_norms_and_embeddings) return true;
-  return p.param.value().dim() == 2 && p.name != "model.embed_tokens.weight";
+  return p.param.value().dim() >= 2 && p.name != "model.embed_tokens.weight";
 }
 
 void zero_grads(models::ParameterList& params) {

@@ -7,7 +7,7 @@
 //   3. if loss or norm is not finite: skip (zero the grads, do not count the step)
 //   4. AdamW per parameter with its own decay (ops/optim.h has the formulas), step t = 1, 2, ...
 //   5. zero the grads
-// Weight decay goes to 2-D weight matrices only (projections, experts, router, lm_head); RMSNorm
+// Weight decay goes to weight matrices only (projections, experts — stacked [E, ...] —, router, lm_head); RMSNorm
 // weights and the token embedding are not decayed unless decay_norms_and_embeddings is set.
 #pragma once
 
@@ -27,7 +27,7 @@ namespace mone::train {
 // this call, clipping and the update after it, so adding workers changes nothing else.
 Status reduce_gradients(models::ParameterList& params);
 
-// Whether AdamW decays this parameter: 2-D and not the token embedding, or anything when
+// Whether AdamW decays this parameter: a matrix (2-D, or a stack of them) and not the token embedding, or anything when
 // decay_norms_and_embeddings.
 bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings);
 

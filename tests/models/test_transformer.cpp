@@ -48,8 +48,8 @@ TEST_CASE("parameters carry Hugging Face names and the init rule") {
   spec.set_hidden_size(64);
   spec.set_moe_intermediate_size(64);
   auto model = value_or_die(Transformer::create(spec, 7));
-  std::map<std::string, Tensor> by_name;
-  for (const auto& p : model->parameters()) by_name[p.name] = p.param.value();
+  std::map<std::string, Tensor> by_name;  // as a checkpoint names them: experts one by one
+  for (const auto& [name, t] : checkpoint_tensors(model->parameters())) by_name[name] = t;
   for (const char* n : {"model.embed_tokens.weight", "model.layers.1.self_attn.k_proj.weight",
                         "model.layers.0.mlp.gate.weight", "model.layers.0.mlp.experts.3.down_proj.weight",
                         "model.layers.1.mlp.shared_expert.up_proj.weight", "model.norm.weight", "lm_head.weight"}) {
@@ -96,10 +96,10 @@ TEST_CASE("forward reports losses and per-layer load statistics") {
   REQUIRE(out.layers.size() == 2);
   for (const auto& layer : out.layers) {
     int64_t routed = 0;
-    for (int64_t c : layer.tokens_per_expert) routed += c;
+    for (int64_t c : layer.tokens_per_expert.to_vector<int64_t>()) routed += c;
     CHECK(routed == 8 * 2);  // N tokens x K experts
     int64_t selected = 0;
-    for (const auto& e : layer.neuron_counts) for (int64_t c : e) selected += c;
+    for (int64_t c : layer.neuron_counts.to_vector<int64_t>()) selected += c;
     CHECK(selected == 8 * 2 * 2);  // every routed row keeps K_N = 2 neurons
   }
   const double total = out.ce.value().item() + 0.3 * out.load_balance.value().item() +

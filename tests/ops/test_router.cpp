@@ -115,7 +115,7 @@ TEST_CASE("router: bad arguments are Status errors naming the op") {
   ops::RouterForward bad = f;
   bad.expert_ids = f.expert_ids.clone();
   bad.expert_ids.data<int32_t>()[0] = -1;
-  CHECK(mentions(ops::router_backward(Tensor::zeros({4, 2}), Tensor(), Tensor(), x, w, bad).status(), "holds -1"));
+  CHECK(mentions(ops::router_backward(Tensor::zeros({4, 2}), Tensor(), Tensor(), x, w, bad).status(), "forward.expert_ids[0, 0] = -1"));
   // No upstream gradient at all is fine: zero gradients.
   const auto none = value_or_die(ops::router_backward(Tensor(), Tensor(), Tensor(), x, w, f));
   CHECK(min_abs(none.grad_x) == 0.0);
