@@ -4,6 +4,9 @@
 // sent to one expert, and no rows at all. Then gradchecks in f64, and the grouped NG-LBL and
 // neuron counts against their per-expert definitions.
 #include <doctest/doctest.h>
+#include <omp.h>
+
+#include <cstring>
 
 #include "autograd/elementwise.h"
 #include "autograd/gradcheck.h"
@@ -179,6 +182,46 @@ TEST_CASE("neuron_balance_loss over E experts is the mean of each non-empty expe
                                                             value_or_die(Tensor::from_vector<int64_t>({0, 0}, {2})),
                                                             ops::NeuronLossForm::kNormalized));
   CHECK(none.item() == 0.0);
+}
+
+TEST_CASE("mone_ffn over E experts: the same bits run after run, and one thread agrees with several") {
+  // Experts run one per thread (dynamically scheduled), and a big one with every thread inside:
+  // the bits must not depend on which thread ran what. Across thread counts BLAS may split its
+  // sums differently, so one thread and three agree to rounding.
+  Generator gen(17);
+  const int64_t d = 48, D = 64, E = 6;
+  const std::vector<int64_t> offsets{0, 150, 150, 170, 230, 231, 260};  // one expert holds most rows
+  const Tensor x = randn({260, d}, DType::kF32, gen), dy = randn({260, d}, DType::kF32, gen);
+  const Tensor dg = randn({260, D}, DType::kF32, gen);
+  const Tensor w_gate = randn({E, D, d}, DType::kF32, gen, 0.0, 0.3), w_up = randn({E, D, d}, DType::kF32, gen, 0.0, 0.15);
+  const Tensor w_down = randn({E, d, D}, DType::kF32, gen, 0.0, 0.15);
+  const Tensor off = value_or_die(Tensor::from_vector<int64_t>(offsets, {E + 1}));
+  auto same = [](const Tensor& a, const Tensor& b) { return std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0; };
+  const int threads = omp_get_max_threads();
+  for (MoneStrategy strategy : {MoneStrategy::kMaskedDense, MoneStrategy::kGathered}) {
+    const ops::MoneFfnConfig c{D / 4, Activation::kSilu, strategy, TopkBackward::kHard};
+    auto run = [&](int n) {
+      omp_set_num_threads(n);
+      auto f = value_or_die(ops::mone_ffn_forward(x, off, w_gate, w_up, w_down, c));
+      auto g = value_or_die(ops::mone_ffn_backward(dy, dg, x, off, w_gate, w_up, w_down, f, c));
+      omp_set_num_threads(threads);
+      return std::pair{f, g};
+    };
+    const auto [fa, ga] = run(3);
+    const auto [fb, gb] = run(3);
+    CHECK(same(fa.y, fb.y));
+    CHECK(same(fa.idx, fb.idx));
+    CHECK(same(ga.grad_x, gb.grad_x));
+    CHECK(same(ga.grad_w_gate, gb.grad_w_gate));
+    CHECK(same(ga.grad_w_up, gb.grad_w_up));
+    CHECK(same(ga.grad_w_down, gb.grad_w_down));
+    const auto [f1, g1] = run(1);
+    CHECK(max_rel_diff(f1.y, fa.y) < 1e-5);
+    CHECK(max_rel_diff(g1.grad_x, ga.grad_x) < 1e-5);
+    CHECK(max_rel_diff(g1.grad_w_gate, ga.grad_w_gate) < 1e-5);
+    CHECK(max_rel_diff(g1.grad_w_up, ga.grad_w_up) < 1e-5);
+    CHECK(max_rel_diff(g1.grad_w_down, ga.grad_w_down) < 1e-5);
+  }
 }
 
 }  // TEST_SUITE("unit")
