@@ -49,13 +49,15 @@ void Tape::record(std::string op, std::vector<Variable> inputs, std::vector<Vari
 }
 
 Status accumulate_grad(Variable& v, const Tensor& g) {
-  if (!v.has_grad()) {
-    // A leaf keeps its own copy: a backward may hand the same tensor to several inputs.
-    v.set_grad(v.is_leaf() ? g.clone() : g);
+  VariableImpl& impl = *v.impl();
+  if (!impl.grad.defined()) {  // the first contribution, kept as it is (never written: it may be shared)
+    v.set_grad(g);
     return absl::OkStatus();
   }
-  MONE_ASSIGN_OR_RETURN(Tensor sum, ops::add(v.grad(), g));
-  v.set_grad(std::move(sum));
+  if (impl.grad_owned) return ops::add_into(impl.grad, g);
+  MONE_ASSIGN_OR_RETURN(Tensor sum, ops::add(impl.grad, g));
+  impl.grad = std::move(sum);
+  impl.grad_owned = true;
   return absl::OkStatus();
 }
 

@@ -102,7 +102,9 @@ class NoGradGuard {
   bool previous_;
 };
 
-// grad := grad + g (a new tensor; gradients are never modified in place, so aliasing is safe).
+// grad := grad + g. The first contribution is kept as it is; the second makes a new tensor that
+// the variable owns; later ones are added into it in place. A gradient that may be shared with
+// another variable is therefore never written (see VariableImpl::grad_owned).
 Status accumulate_grad(Variable& v, const Tensor& g);
 
 }  // namespace mone::autograd

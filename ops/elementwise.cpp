@@ -21,6 +21,25 @@ Status check_cuda_f32(const char* op, const Tensor& t) {
   return absl::UnimplementedError(absl::StrCat(op, ": only f32 on CUDA so far, got ", t.describe()));
 }
 
+// out = a (op) b, out already allocated with the broadcast shape (it may be a itself).
+Status binary_into(const char* op, BinaryOp kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (out.numel() == 0) return absl::OkStatus();
+  switch (a.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(a.dtype(), op, {
+        cpu::binary_forward<scalar_t>(kind, a.data<scalar_t>(), a.numel(), b.data<scalar_t>(), b.numel(),
+                                      out.data<scalar_t>());
+      });
+      return absl::OkStatus();
+    case DeviceType::kCUDA:
+      MONE_RETURN_IF_ERROR(check_cuda_f32(op, a));
+      return cuda::to_status(cuda::binary_forward(kind, a.data<float>(), a.numel(), b.data<float>(), b.numel(),
+                                                  out.data<float>(), cuda::current_stream()),
+                             op);
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Tensor> binary(const char* op, BinaryOp kind, const Tensor& a_in, const Tensor& b_in) {
   MONE_RETURN_IF_ERROR(check_same(op, {{"a", &a_in}, {"b", &b_in}}));
   MONE_RETURN_IF_ERROR(check_float(op, a_in, "a"));
@@ -32,21 +51,7 @@ StatusOr<Tensor> binary(const char* op, BinaryOp kind, const Tensor& a_in, const
   }
   const Tensor a = a_in.contiguous(), b = b_in.contiguous();
   MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(out_shape, a.dtype(), a.device()));
-  if (out.numel() == 0) return out;
-  switch (a.device().type) {
-    case DeviceType::kCPU:
-      MONE_DISPATCH_FLOAT(a.dtype(), op, {
-        cpu::binary_forward<scalar_t>(kind, a.data<scalar_t>(), a.numel(), b.data<scalar_t>(), b.numel(),
-                                      out.data<scalar_t>());
-      });
-      return out;
-    case DeviceType::kCUDA:
-      MONE_RETURN_IF_ERROR(check_cuda_f32(op, a));
-      MONE_RETURN_IF_ERROR(cuda::to_status(cuda::binary_forward(kind, a.data<float>(), a.numel(), b.data<float>(),
-                                                                 b.numel(), out.data<float>(), cuda::current_stream()),
-                                           op));
-      return out;
-  }
+  MONE_RETURN_IF_ERROR(binary_into(op, kind, a, b, out));
   return out;
 }
 
@@ -55,6 +60,15 @@ StatusOr<Tensor> binary(const char* op, BinaryOp kind, const Tensor& a_in, const
 StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", BinaryOp::kAdd, a, b); }
 StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", BinaryOp::kSub, a, b); }
 StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", BinaryOp::kMul, a, b); }
+
+Status add_into(const Tensor& dst, const Tensor& src_in) {
+  constexpr const char* op = "add_into";
+  MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"dst", &dst}, {"src", &src_in}}));
+  if (!dst.is_contiguous()) return absl::InvalidArgumentError(absl::StrCat(op, ": dst ", dst.describe(), " is not contiguous"));
+  MONE_RETURN_IF_ERROR(binary_into(op, BinaryOp::kAdd, dst, src_in.contiguous(), dst));
+  dst.bump_version();
+  return absl::OkStatus();
+}
 
 StatusOr<Tensor> scale(const Tensor& a_in, double s) {
   MONE_RETURN_IF_ERROR(check_float("scale", a_in, "a"));

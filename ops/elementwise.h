@@ -14,6 +14,9 @@ StatusOr<Tensor> add(const Tensor& a, const Tensor& b);
 StatusOr<Tensor> sub(const Tensor& a, const Tensor& b);
 StatusOr<Tensor> mul(const Tensor& a, const Tensor& b);
 StatusOr<Tensor> scale(const Tensor& a, double s);
+// dst += src in place (same shape, dtype and device; dst contiguous); bumps dst's version. Not
+// differentiable: how autograd accumulates a gradient it owns.
+Status add_into(const Tensor& dst, const Tensor& src);
 
 struct BinaryGrads {
   Tensor grad_a;

@@ -84,6 +84,7 @@ Status adamw_update(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, 
   MONE_RETURN_IF_ERROR(check_hyper(op, "beta2", p.beta2, 0.0, 1.0, true));
   MONE_RETURN_IF_ERROR(check_hyper(op, "eps", p.eps, 0.0, INFINITY, true));
   MONE_RETURN_IF_ERROR(check_hyper(op, "weight_decay", p.weight_decay, 0.0, INFINITY, true));
+  MONE_RETURN_IF_ERROR(check_hyper(op, "grad_scale", p.grad_scale, 0.0, INFINITY, true));
   const Tensor grad = grad_in.contiguous();
   // Bias corrections undo the zero initialisation of m and v.
   const double bias1 = 1.0 - std::pow(p.beta1, static_cast<double>(step));
@@ -93,7 +94,7 @@ Status adamw_update(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, 
       MONE_DISPATCH_FLOAT(param.dtype(), op, {
         cpu::adamw_step<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m.data<scalar_t>(),
                                   v.data<scalar_t>(), param.numel(), p.lr, p.beta1, p.beta2, p.eps, p.weight_decay,
-                                  bias1, bias2);
+                                  bias1, bias2, p.grad_scale);
       });
       break;
     case DeviceType::kCUDA:

@@ -25,9 +25,11 @@ struct AdamWParams {
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.0;
+  double grad_scale = 1.0;  // g is multiplied by this first: gradient clipping, fused (the grad is not written)
 };
 
 // One AdamW step (Loshchilov & Hutter), step = 1 for the first update, all in place:
+//   g = grad_scale · grad
 //   param -= lr · wd · param                         (decoupled weight decay)
 //   m = β1 m + (1 - β1) g;   v = β2 v + (1 - β2) g²
 //   m̂ = m / (1 - β1^step);  v̂ = v / (1 - β2^step)

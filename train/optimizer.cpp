@@ -57,12 +57,12 @@ StatusOr<StepResult> AdamW::step(models::ParameterList& params, double lr, doubl
     grads.push_back(p.param.grad());
   }
 
+  // Clipping is fused into the update (grad_scale): gradients are read, never written, so two
+  // parameters may share one gradient tensor (autograd/variable.h, grad_owned).
   StepResult result;
-  if (config_.grad_clip > 0) {
-    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::clip_grad_norm(grads, config_.grad_clip));
-  } else {
-    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::global_grad_norm(grads));
-  }
+  MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::global_grad_norm(grads));
+  const bool clip = config_.grad_clip > 0 && result.grad_norm > config_.grad_clip;
+  const double grad_scale = clip ? config_.grad_clip / (result.grad_norm + 1e-6) : 1.0;
   if (!std::isfinite(loss) || !std::isfinite(result.grad_norm)) {
     zero_grads(params);
     return result;  // applied = false: the caller warns and counts
@@ -73,6 +73,7 @@ StatusOr<StepResult> AdamW::step(models::ParameterList& params, double lr, doubl
     ops::AdamWParams hp = config_.adamw;
     hp.lr = lr;
     hp.weight_decay = decay_[i] ? config_.adamw.weight_decay : 0.0;
+    hp.grad_scale = grad_scale;
     Tensor value = params[i].param.value();
     MONE_RETURN_IF_ERROR(ops::adamw_update(value, grads[i], m_[i], v_[i], hp, step_));
   }

@@ -4,6 +4,7 @@
 // One optimizer step (Trainer calls these in order):
 //   1. reduce_gradients(params)      the one place data-parallel all-reduce will go (no-op today)
 //   2. norm = ‖g‖₂ over all params    clip every g by max_norm / (norm + 1e-6) when norm > max_norm
+//                                      (fused into the update: the gradients themselves are not written)
 //   3. if loss or norm is not finite: skip (zero the grads, do not count the step)
 //   4. AdamW per parameter with its own decay (ops/optim.h has the formulas), step t = 1, 2, ...
 //   5. zero the grads
