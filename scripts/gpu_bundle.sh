@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds mone with CUDA here (nvcc, no GPU needed) and bundles what a GPU machine needs to run the
+# CUDA tests and benchmarks into one folder, for scripts/gpu_check.sh to run there.
+#
+#   bash scripts/gpu_bundle.sh          # build into build-gpu/, bundle into out/gpu_bundle/
+#
+# The GPU machine is assumed to have the NVIDIA driver, the CUDA 13 runtime, cuBLAS, cuRAND and
+# NCCL, and glibc; nothing else of this machine's Debian. So the bundle holds:
+#   bin/        every test binary, the benchmarks and `mone`, stripped
+#   lib/        every shared library those binaries load except glibc and the CUDA libraries
+#               above (found with ldd: Abseil, protobuf, OpenBLAS, libgomp, libgfortran, PCRE2,
+#               libcrypto, libstdc++, ...), plus libcudart (small, and the version we built with)
+#   configs/, tests/data/, tests/tokenizer/data/   the files the tests read
+#   SOURCE_DIR, BINARY_DIR   the paths compiled into the tests (gpu_check.sh links them to the bundle)
+# and must stay under 64 MiB (what the device tool carries); the script checks that, and checks
+# that a bundled binary starts with only the bundle and the system's CUDA libraries (env -i).
+# The bundle is under out/, which git ignores: carry it with run(..., carry=["out/gpu_bundle"]).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${MONE_GPU_BUILD_DIR:-build-gpu}
+bundle=${MONE_GPU_BUNDLE:-out/gpu_bundle}
+limit_mib=64
+
+# ---- build: Release, CUDA on, sm_90, tests and benchmarks ----
+export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
+export CMAKE_CUDA_COMPILER_LAUNCHER=${CMAKE_CUDA_COMPILER_LAUNCHER:-$(command -v ccache || true)}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMONE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DMONE_BUILD_TESTS=ON -DMONE_BUILD_BENCH=ON > "$build.configure.log" 2>&1 ||
+  { cat "$build.configure.log"; exit 1; }
+cmake --build "$build" -j "${MONE_JOBS:-$(nproc)}"
+
+# ---- binaries ----
+rm -rf "$bundle"
+mkdir -p "$bundle/bin" "$bundle/lib"
+bins=("$build"/bin/mone "$build"/bin/mone_bench_* "$build"/tests/test_*)
+for b in "${bins[@]}"; do
+  [ -f "$b" ] && [ -x "$b" ] || continue
+  strip -o "$bundle/bin/$(basename "$b")" "$b"
+done
+
+# ---- shared libraries: everything ldd resolves except glibc, the driver and the CUDA libraries
+# the GPU machine has (libcudart is bundled anyway) ----
+system_lib='^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|libresolv|libcuda\.so|libcublas|libcublasLt|libcurand|libnccl)'
+for b in "$bundle"/bin/*; do
+  ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }'
+done | sort -u | while read -r name path; do
+  [[ "$name" =~ $system_lib ]] && continue
+  cp -L "$path" "$bundle/lib/$name"
+done
+# Libraries that bundled libraries load in turn (e.g. libgfortran under OpenBLAS) came with ldd's
+# transitive listing above; strip their symbol tables too.
+strip --strip-unneeded "$bundle"/lib/* 2>/dev/null || true
+
+# ---- data the tests read, and the paths compiled into them ----
+cp -r configs "$bundle/configs"
+mkdir -p "$bundle/tests"
+cp -r tests/data "$bundle/tests/data"
+[ -d tests/tokenizer/data ] && mkdir -p "$bundle/tests/tokenizer" && cp -r tests/tokenizer/data "$bundle/tests/tokenizer/data"
+echo "$root" > "$bundle/SOURCE_DIR"
+(cd "$build" && pwd) > "$bundle/BINARY_DIR"
+git rev-parse HEAD > "$bundle/COMMIT" 2>/dev/null || true
+
+# ---- checks: size, and that a binary starts with the bundle alone ----
+size_kib=$(du -sk "$bundle" | cut -f1)
+echo "gpu_bundle: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and $(ls "$bundle/lib" | wc -l) libraries, $((size_kib / 1024)) MiB"
+if [ "$size_kib" -gt $((limit_mib * 1024)) ]; then
+  echo "gpu_bundle: $bundle is over $limit_mib MiB" >&2
+  du -sk "$bundle"/bin/* "$bundle"/lib/* | sort -n | tail -8 >&2
+  exit 1
+fi
+outside=$(for b in "$bundle"/bin/*; do
+  env -i LD_LIBRARY_PATH="$root/$bundle/lib" ldd "$b"
+done | awk '$2 == "=>" { print $1, $3 }' | sort -u | grep -vE "^[^ ]+ $root/$bundle/lib/" |
+  grep -vE "$system_lib" || true)
+if [ -n "$outside" ]; then
+  echo "gpu_bundle: these libraries resolve outside the bundle and are not glibc or CUDA:" >&2
+  echo "$outside" >&2
+  exit 1
+fi
+if ! env -i LD_LIBRARY_PATH="$root/$bundle/lib" "$bundle/bin/test_cuda" --test-suite=cuda --no-version \
+    > "$build.bundle_check.log" 2>&1; then
+  cat "$build.bundle_check.log" >&2
+  echo "gpu_bundle: the bundled test_cuda did not run with the bundle's libraries" >&2
+  exit 1
+fi
+tail -3 "$build.bundle_check.log"
+echo "gpu_bundle: ready; on the GPU machine run: bash scripts/gpu_check.sh"
