@@ -12,13 +12,16 @@
 #               libcrypto, libstdc++, ...), plus libcudart (small, and the version we built with)
 #   configs/, tests/data/, tests/tokenizer/data/   the files the tests read
 #   SOURCE_DIR, BINARY_DIR   the paths compiled into the tests (gpu_check.sh links them to the bundle)
-# and must stay under 64 MiB (what the device tool carries); the script checks that, and checks
-# that a bundled binary starts with only the bundle and the system's CUDA libraries (env -i).
-# The bundle is under out/, which git ignores: carry it with run(..., carry=["out/gpu_bundle"]).
+# It is staged in out/gpu_bundle_files/, checked there (a bundled binary must start with only the
+# bundle and the system's CUDA libraries, under env -i; ldd must find nothing else outside it), and
+# packed into out/gpu_bundle/mone_gpu_bundle.tar.gz, which must stay under 64 MiB with the working
+# tree (what the device tool carries; OpenBLAS alone is 35 MB unpacked). out/ is ignored by git:
+# carry the folder with run(..., carry=["out/gpu_bundle"]); gpu_check.sh unpacks it there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${MONE_GPU_BUILD_DIR:-build-gpu}
+stage=out/gpu_bundle_files
 bundle=${MONE_GPU_BUNDLE:-out/gpu_bundle}
 limit_mib=64
 
@@ -31,58 +34,65 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMONE_CUDA=ON -DCMAKE_CUDA_AR
 cmake --build "$build" -j "${MONE_JOBS:-$(nproc)}"
 
 # ---- binaries ----
-rm -rf "$bundle"
-mkdir -p "$bundle/bin" "$bundle/lib"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/lib"
 bins=("$build"/bin/mone "$build"/bin/mone_bench_* "$build"/tests/test_*)
 for b in "${bins[@]}"; do
   [ -f "$b" ] && [ -x "$b" ] || continue
-  strip -o "$bundle/bin/$(basename "$b")" "$b"
+  strip -o "$stage/bin/$(basename "$b")" "$b"
 done
 
 # ---- shared libraries: everything ldd resolves except glibc, the driver and the CUDA libraries
 # the GPU machine has (libcudart is bundled anyway) ----
 system_lib='^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|libresolv|libcuda\.so|libcublas|libcublasLt|libcurand|libnccl)'
-for b in "$bundle"/bin/*; do
+for b in "$stage"/bin/*; do
   ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }'
 done | sort -u | while read -r name path; do
   [[ "$name" =~ $system_lib ]] && continue
-  cp -L "$path" "$bundle/lib/$name"
+  cp -L "$path" "$stage/lib/$name"
 done
 # Libraries that bundled libraries load in turn (e.g. libgfortran under OpenBLAS) came with ldd's
 # transitive listing above; strip their symbol tables too.
-strip --strip-unneeded "$bundle"/lib/* 2>/dev/null || true
+strip --strip-unneeded "$stage"/lib/* 2>/dev/null || true
 
 # ---- data the tests read, and the paths compiled into them ----
-cp -r configs "$bundle/configs"
-mkdir -p "$bundle/tests"
-cp -r tests/data "$bundle/tests/data"
-[ -d tests/tokenizer/data ] && mkdir -p "$bundle/tests/tokenizer" && cp -r tests/tokenizer/data "$bundle/tests/tokenizer/data"
-echo "$root" > "$bundle/SOURCE_DIR"
-(cd "$build" && pwd) > "$bundle/BINARY_DIR"
-git rev-parse HEAD > "$bundle/COMMIT" 2>/dev/null || true
+cp -r configs "$stage/configs"
+mkdir -p "$stage/tests"
+cp -r tests/data "$stage/tests/data"
+[ -d tests/tokenizer/data ] && mkdir -p "$stage/tests/tokenizer" && cp -r tests/tokenizer/data "$stage/tests/tokenizer/data"
+echo "$root" > "$stage/SOURCE_DIR"
+(cd "$build" && pwd) > "$stage/BINARY_DIR"
+git rev-parse HEAD > "$stage/COMMIT" 2>/dev/null || true
 
-# ---- checks: size, and that a binary starts with the bundle alone ----
-size_kib=$(du -sk "$bundle" | cut -f1)
-echo "gpu_bundle: $bundle holds $(ls "$bundle/bin" | wc -l) binaries and $(ls "$bundle/lib" | wc -l) libraries, $((size_kib / 1024)) MiB"
-if [ "$size_kib" -gt $((limit_mib * 1024)) ]; then
-  echo "gpu_bundle: $bundle is over $limit_mib MiB" >&2
-  du -sk "$bundle"/bin/* "$bundle"/lib/* | sort -n | tail -8 >&2
-  exit 1
-fi
-outside=$(for b in "$bundle"/bin/*; do
-  env -i LD_LIBRARY_PATH="$root/$bundle/lib" ldd "$b"
-done | awk '$2 == "=>" { print $1, $3 }' | sort -u | grep -vE "^[^ ]+ $root/$bundle/lib/" |
+# ---- checks: a binary starts with the bundle alone; nothing else resolves outside it ----
+outside=$(for b in "$stage"/bin/*; do
+  env -i LD_LIBRARY_PATH="$root/$stage/lib" ldd "$b"
+done | awk '$2 == "=>" { print $1, $3 }' | sort -u | grep -vE "^[^ ]+ $root/$stage/lib/" |
   grep -vE "$system_lib" || true)
 if [ -n "$outside" ]; then
   echo "gpu_bundle: these libraries resolve outside the bundle and are not glibc or CUDA:" >&2
   echo "$outside" >&2
   exit 1
 fi
-if ! env -i LD_LIBRARY_PATH="$root/$bundle/lib" "$bundle/bin/test_cuda" --test-suite=cuda --no-version \
+if ! env -i LD_LIBRARY_PATH="$root/$stage/lib" "$stage/bin/test_cuda" --test-suite=cuda --no-version \
     > "$build.bundle_check.log" 2>&1; then
   cat "$build.bundle_check.log" >&2
   echo "gpu_bundle: the bundled test_cuda did not run with the bundle's libraries" >&2
   exit 1
 fi
 tail -3 "$build.bundle_check.log"
+
+# ---- pack, and check the size ----
+rm -rf "$bundle"
+mkdir -p "$bundle"
+tar -C "$stage" -czf "$bundle/mone_gpu_bundle.tar.gz" .
+size_kib=$(du -sk "$bundle" | cut -f1)
+tree_kib=$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
+echo "gpu_bundle: $(ls "$stage/bin" | wc -l) binaries, $(ls "$stage/lib" | wc -l) libraries," \
+     "$(du -sk "$stage" | cut -f1) KiB unpacked, $size_kib KiB packed in $bundle; working tree $tree_kib KiB"
+if [ $((size_kib + tree_kib)) -gt $((limit_mib * 1024)) ]; then
+  echo "gpu_bundle: the bundle and the working tree are over $limit_mib MiB together" >&2
+  du -sk "$stage"/bin/* "$stage"/lib/* | sort -n | tail -8 >&2
+  exit 1
+fi
 echo "gpu_bundle: ready; on the GPU machine run: bash scripts/gpu_check.sh"

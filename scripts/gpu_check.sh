@@ -3,8 +3,8 @@
 # that scripts/gpu_bundle.sh made on the build machine, and end with one table: op, dtype, max
 # error against the CPU (and its tolerance), time.
 #
-#   bash scripts/gpu_check.sh                   # uses out/gpu_bundle
-#   MONE_GPU_BUNDLE=path bash scripts/gpu_check.sh
+#   bash scripts/gpu_check.sh                   # unpacks out/gpu_bundle/mone_gpu_bundle.tar.gz into /tmp
+#   MONE_GPU_BUNDLE=dir bash scripts/gpu_check.sh
 #
 # Needs only the bundle, the NVIDIA driver, cuBLAS and cuRAND of CUDA 13 (found through ldconfig,
 # /usr/local/cuda*, or a Python environment's nvidia-* packages) and python3 for the table.
@@ -12,8 +12,12 @@
 # /tmp/mone_gpu_check. Exits non-zero when a test fails or a binary cannot start.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bundle=$(cd "${MONE_GPU_BUNDLE:-out/gpu_bundle}" 2>/dev/null && pwd) ||
-  { echo "gpu_check: no bundle at ${MONE_GPU_BUNDLE:-out/gpu_bundle}: run scripts/gpu_bundle.sh on the build machine"; exit 1; }
+packed=${MONE_GPU_BUNDLE:-out/gpu_bundle}/mone_gpu_bundle.tar.gz
+[ -f "$packed" ] ||
+  { echo "gpu_check: no $packed: run scripts/gpu_bundle.sh on the build machine and carry out/gpu_bundle"; exit 1; }
+bundle=/tmp/mone_gpu_bundle
+rm -rf "$bundle" && mkdir -p "$bundle" && tar -C "$bundle" -xzf "$packed" ||
+  { echo "gpu_check: could not unpack $packed into $bundle"; exit 1; }
 logs=${OUT:-/tmp/mone_gpu_check}
 mkdir -p "$logs"
 errors="$logs/errors.tsv" bench="$logs/bench.tsv" log="$logs/gpu_check.log"
@@ -29,7 +33,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 # ---- libraries: the bundle's first, then wherever this machine keeps cuBLAS and cuRAND ----
 libdirs="$bundle/lib"
 for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
-  ldconfig -p 2>/dev/null | grep -q "$lib" && continue
+  ldconfig -p 2>/dev/null | grep "$lib" > /dev/null && continue
   found=$(find /usr/local /usr/lib /opt -name "$lib" 2>/dev/null | head -1)
   [ -z "$found" ] && found=$(find / -xdev -name "$lib" 2>/dev/null | head -1)
   if [ -z "$found" ]; then
