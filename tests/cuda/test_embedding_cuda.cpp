@@ -2,6 +2,8 @@
 // each id's rows in position order as the CPU does, so f32 gradients match the CPU bit for bit.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "ops/embedding.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -13,7 +15,10 @@ namespace {
 Tensor random_ids(const Shape& shape, int64_t V, uint64_t seed, DType dtype) {
   Generator gen(seed);
   std::vector<int64_t> ids(shape_numel(shape));
-  for (auto& id : ids) id = gen.uniform() < 0.5 ? static_cast<int64_t>(gen.uniform() * 4) : static_cast<int64_t>(gen.uniform() * V);
+  const int64_t hot = std::min<int64_t>(V, 4);
+  for (auto& id : ids) {
+    id = static_cast<int64_t>(gen.uniform() * (gen.uniform() < 0.5 ? hot : V));
+  }
   return as(value_or_die(Tensor::from_vector(ids, shape)), dtype);
 }
 }  // namespace

@@ -17,13 +17,17 @@ TEST_CASE("cuda: to(DType) converts f32, bf16 and f64 exactly as the CPU does") 
   a.data<float>()[1] = 3.0e38f;
   a.data<float>()[2] = 1.0e-30f;
   const Tensor d = to_gpu(a);
+  // Integers only from the rows that fit them (an out-of-range float to int is undefined in C++).
+  const Tensor fits = value_or_die(a.slice(0, 1, 7)), d_fits = value_or_die(d.slice(0, 1, 7));
   for (DType to : {DType::kBF16, DType::kF64, DType::kI32, DType::kI64}) {
     INFO("to ", dtype_name(to));
-    const Tensor got = value_or_die(d.to(to));
+    const bool integer = to == DType::kI32 || to == DType::kI64;
+    const Tensor& src = integer ? fits : a;
+    const Tensor got = value_or_die((integer ? d_fits : d).to(to));
     CHECK(got.device().is_cuda());
-    CHECK(bitwise_equal(got, as(a, to)));
+    CHECK(bitwise_equal(got, as(src, to)));
     // And back to f32.
-    CHECK(bitwise_equal(value_or_die(got.to(DType::kF32)), as(as(a, to), DType::kF32)));
+    CHECK(bitwise_equal(value_or_die(got.to(DType::kF32)), as(as(src, to), DType::kF32)));
   }
   const Tensor ids = value_or_die(Tensor::from_vector<int64_t>({0, 5, -3, 123456789}, {4}));
   CHECK(bitwise_equal(value_or_die(to_gpu(ids).to(DType::kI32)), as(ids, DType::kI32)));
