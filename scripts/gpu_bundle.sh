@@ -28,9 +28,10 @@ limit_mib=64
 # ---- build: Release, CUDA on, sm_90, tests and benchmarks ----
 export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-$(command -v ccache || true)}
 export CMAKE_CUDA_COMPILER_LAUNCHER=${CMAKE_CUDA_COMPILER_LAUNCHER:-$(command -v ccache || true)}
+mkdir -p "$build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMONE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-      -DMONE_BUILD_TESTS=ON -DMONE_BUILD_BENCH=ON > "$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+      -DMONE_BUILD_TESTS=ON -DMONE_BUILD_BENCH=ON > "$build/gpu_bundle.configure.log" 2>&1 ||
+  { cat "$build/gpu_bundle.configure.log"; exit 1; }
 cmake --build "$build" -j "${MONE_JOBS:-$(nproc)}"
 
 # ---- binaries ----
@@ -75,12 +76,12 @@ if [ -n "$outside" ]; then
   exit 1
 fi
 if ! env -i LD_LIBRARY_PATH="$root/$stage/lib" "$stage/bin/test_cuda" --test-suite=cuda --no-version \
-    > "$build.bundle_check.log" 2>&1; then
-  cat "$build.bundle_check.log" >&2
+    > "$build/gpu_bundle.check.log" 2>&1; then
+  cat "$build/gpu_bundle.check.log" >&2
   echo "gpu_bundle: the bundled test_cuda did not run with the bundle's libraries" >&2
   exit 1
 fi
-tail -3 "$build.bundle_check.log"
+tail -3 "$build/gpu_bundle.check.log"
 
 # ---- pack, and check the size ----
 rm -rf "$bundle"
