@@ -9,7 +9,8 @@
 #   bin/        every test binary, the benchmarks and `mone`, stripped
 #   lib/        every shared library those binaries load except glibc and the CUDA libraries
 #               above (found with ldd: Abseil, protobuf, OpenBLAS, libgomp, libgfortran, PCRE2,
-#               libcrypto, libstdc++, ...), plus libcudart (small, and the version we built with)
+#               libcrypto, ...), plus libcudart (small, and the version we built with); libstdc++
+#               and libgcc_s in lib/stdcxx/, for a machine whose own are older
 #   configs/, tests/data/, tests/tokenizer/data/   the files the tests read
 #   SOURCE_DIR, BINARY_DIR   the paths compiled into the tests (gpu_check.sh links them to the bundle)
 # It is staged in out/gpu_bundle_files/, checked there (a bundled binary must start with only the
@@ -55,6 +56,13 @@ done
 # Libraries that bundled libraries load in turn (e.g. libgfortran under OpenBLAS) came with ldd's
 # transitive listing above; strip their symbol tables too.
 strip --strip-unneeded "$stage"/lib/* 2>/dev/null || true
+# The C++ runtime goes in lib/stdcxx/, used there only when the machine's own libstdc++ is older
+# than ours (a newer one serves our binaries, and ours needs glibc 2.36). STDCXX_NEEDED names the
+# newest symbol version our binaries ask of it.
+mkdir -p "$stage/lib/stdcxx"
+mv "$stage"/lib/libstdc++.so.6 "$stage"/lib/libgcc_s.so.1 "$stage/lib/stdcxx/"
+for f in "$stage"/bin/* "$stage"/lib/*.so*; do objdump -T "$f" | grep -oE 'GLIBCXX_[0-9.]+' || true; done |
+  sort -Vu | tail -1 > "$stage/STDCXX_NEEDED"
 
 # ---- data the tests read, and the paths compiled into them ----
 cp -r configs "$stage/configs"
@@ -67,7 +75,7 @@ git rev-parse HEAD > "$stage/COMMIT" 2>/dev/null || true
 
 # ---- checks: a binary starts with the bundle alone; nothing else resolves outside it ----
 outside=$(for b in "$stage"/bin/*; do
-  env -i LD_LIBRARY_PATH="$root/$stage/lib" ldd "$b"
+  env -i LD_LIBRARY_PATH="$root/$stage/lib:$root/$stage/lib/stdcxx" ldd "$b"
 done | awk '$2 == "=>" { print $1, $3 }' | sort -u | grep -vE "^[^ ]+ $root/$stage/lib/" |
   grep -vE "$system_lib" || true)
 if [ -n "$outside" ]; then
@@ -75,7 +83,7 @@ if [ -n "$outside" ]; then
   echo "$outside" >&2
   exit 1
 fi
-if ! env -i LD_LIBRARY_PATH="$root/$stage/lib" "$stage/bin/test_cuda" --test-suite=cuda --no-version \
+if ! env -i LD_LIBRARY_PATH="$root/$stage/lib:$root/$stage/lib/stdcxx" "$stage/bin/test_cuda" --test-suite=cuda --no-version \
     > "$build/gpu_bundle.check.log" 2>&1; then
   cat "$build/gpu_bundle.check.log" >&2
   echo "gpu_bundle: the bundled test_cuda did not run with the bundle's libraries" >&2
@@ -89,7 +97,7 @@ mkdir -p "$bundle"
 tar -C "$stage" -czf "$bundle/mone_gpu_bundle.tar.gz" .
 size_kib=$(du -sk "$bundle" | cut -f1)
 tree_kib=$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
-echo "gpu_bundle: $(ls "$stage/bin" | wc -l) binaries, $(ls "$stage/lib" | wc -l) libraries," \
+echo "gpu_bundle: $(ls "$stage/bin" | wc -l) binaries, $(find "$stage/lib" -name '*.so*' | wc -l) libraries," \
      "$(du -sk "$stage" | cut -f1) KiB unpacked, $size_kib KiB packed in $bundle; working tree $tree_kib KiB"
 if [ $((size_kib + tree_kib)) -gt $((limit_mib * 1024)) ]; then
   echo "gpu_bundle: the bundle and the working tree are over $limit_mib MiB together" >&2

@@ -42,6 +42,14 @@ for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
   fi
   libdirs="$libdirs:$(dirname "$found")"
 done
+# Our libstdc++ only when this machine's lacks the symbol version our binaries need.
+system_stdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')
+needed=$(cat "$bundle/STDCXX_NEEDED" 2>/dev/null)
+if [ -n "$system_stdcxx" ] && [ -n "$needed" ] && grep -qa "$needed" "$system_stdcxx"; then
+  say "gpu_check: using this machine's $system_stdcxx (it has $needed)"
+else
+  libdirs="$libdirs:$bundle/lib/stdcxx"
+fi
 export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 say "gpu_check: LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
