@@ -1,4 +1,5 @@
 // Element types and devices. The dtype is chosen at run time, so one binary tests f32, f64, bf16.
+// Plain C++17 (no Abseil): cuda/*.cu include it for DType and bf16 in launcher signatures.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +53,9 @@ struct Device {
   static Device cuda(int i = 0) { return {DeviceType::kCUDA, i}; }
   bool is_cpu() const { return type == DeviceType::kCPU; }
   bool is_cuda() const { return type == DeviceType::kCUDA; }
-  bool operator==(const Device&) const = default;
+  // Written out (not `= default`) so the header stays C++17: the .cu files include it.
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
   std::string to_string() const;
 };
 

@@ -17,3 +17,9 @@ struct CUstream_st;
 typedef CUstream_st* cudaStream_t;
 enum cudaError_t { cudaSuccess = 0, cudaErrorNoDevice = 100 };
 #endif
+
+// The element types of the templated launchers: each cuda/NAME.h ends with a macro
+// MONE_CUDA_NAME_LAUNCHERS(T) listing its launchers' explicit instantiations, and both
+// cuda/NAME.cu and cuda/stubs/NAME.cpp expand MONE_CUDA_FOR_FLOAT_TYPES(MONE_CUDA_NAME_LAUNCHERS)
+// (T = float and mone::bf16), so the two can never disagree on a signature.
+#define MONE_CUDA_FOR_FLOAT_TYPES(M) M(float) M(::mone::bf16)

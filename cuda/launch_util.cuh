@@ -9,6 +9,9 @@ namespace mone::cuda {
 // Threads per block of the one-dimensional grid-stride kernels.
 constexpr int kBlock = 256;
 
+// The largest gridDim.x (gridDim.y and .z stop at 65535).
+constexpr int64_t kMaxGridX = 2147483647;
+
 constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Blocks for a grid-stride loop over n elements: one thread per element, at most 65535·4 blocks

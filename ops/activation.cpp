@@ -1,8 +1,12 @@
 #include "ops/activation.h"
 
+#include "cuda/activation.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/activation.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -19,7 +23,13 @@ StatusOr<Tensor> activation(const char* op, Activation act, const Tensor& x_in) 
       });
       return y;
     case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::activation_forward<scalar_t>(act, x.data<scalar_t>(), x.numel(),
+                                                                                y.data<scalar_t>(),
+                                                                                cuda::current_stream()),
+                                             op));
+      });
+      return y;
   }
   return y;
 }
@@ -38,7 +48,13 @@ StatusOr<Tensor> activation_backward(const char* op, Activation act, const Tenso
       });
       return grad_x;
     case DeviceType::kCUDA:
-      return unsupported_device(op, in.device());
+      MONE_DISPATCH_CUDA_FLOAT(in.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::activation_backward<scalar_t>(act, g.data<scalar_t>(), in.data<scalar_t>(), in.numel(),
+                                                grad_x.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_x;
   }
   return grad_x;
 }
@@ -66,7 +82,13 @@ StatusOr<Tensor> swiglu(const Tensor& gate_in, const Tensor& up_in) {
       });
       return y;
     case DeviceType::kCUDA:
-      return unsupported_device("swiglu", gate.device());
+      MONE_DISPATCH_CUDA_FLOAT(gate.dtype(), "swiglu", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::swiglu_forward<scalar_t>(gate.data<scalar_t>(), up.data<scalar_t>(),
+                                                                            gate.numel(), y.data<scalar_t>(),
+                                                                            cuda::current_stream()),
+                                             "swiglu"));
+      });
+      return y;
   }
   return y;
 }
@@ -86,7 +108,14 @@ StatusOr<SwigluGrads> swiglu_backward(const Tensor& grad_out_in, const Tensor& g
       });
       return grads;
     case DeviceType::kCUDA:
-      return unsupported_device("swiglu_backward", gate.device());
+      MONE_DISPATCH_CUDA_FLOAT(gate.dtype(), "swiglu_backward", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::swiglu_backward<scalar_t>(g.data<scalar_t>(), gate.data<scalar_t>(), up.data<scalar_t>(),
+                                            gate.numel(), grads.grad_gate.data<scalar_t>(),
+                                            grads.grad_up.data<scalar_t>(), cuda::current_stream()),
+            "swiglu_backward"));
+      });
+      return grads;
   }
   return grads;
 }

@@ -28,7 +28,9 @@ Status check_defined(const char* op, const Tensor& t, const char* name) {
 Status check_float(const char* op, const Tensor& t, const char* name) {
   MONE_RETURN_IF_ERROR(check_defined(op, t, name));
   if (t.dtype() == DType::kF32 || t.dtype() == DType::kF64) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(op, ": ", name, " is ", t.describe(), ", expected f32 or f64"));
+  if (t.dtype() == DType::kBF16 && t.device().is_cuda()) return absl::OkStatus();  // mixed precision on the GPU
+  return absl::InvalidArgumentError(
+      absl::StrCat(op, ": ", name, " is ", t.describe(), ", expected f32 or f64 (or bf16 on CUDA)"));
 }
 
 Status check_dtype(const char* op, const Tensor& t, DType dtype, const char* name) {

@@ -31,7 +31,7 @@ std::string position_string(const Shape& shape, int64_t p);
 
 // ---- one tensor ----
 Status check_defined(const char* op, const Tensor& t, const char* name);
-// f32 or f64 (what the CPU kernels are templated on; bf16 joins on the GPU).
+// f32 or f64 (what the CPU kernels are templated on), or bf16 on CUDA (ops/cuda_dispatch.h).
 Status check_float(const char* op, const Tensor& t, const char* name);
 Status check_dtype(const char* op, const Tensor& t, DType dtype, const char* name);
 Status check_dim(const char* op, const Tensor& t, int64_t dim, const char* name);

@@ -1,10 +1,12 @@
 #include "ops/elementwise.h"
 
-#include "ops/common.h"
-#include "ops/cpu/elementwise.h"
 #include "cuda/elementwise.h"
+#include "cuda/reduce.h"
 #include "cuda/runtime.h"
 #include "cuda/status.h"
+#include "ops/common.h"
+#include "ops/cpu/elementwise.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -13,12 +15,6 @@ namespace {
 bool is_suffix(const Shape& small, const Shape& big) {
   if (small.size() > big.size()) return false;
   return std::equal(small.begin(), small.end(), big.end() - small.size());
-}
-
-// The CUDA kernels are f32 so far (bf16 comes with mixed precision).
-Status check_cuda_f32(const char* op, const Tensor& t) {
-  if (t.dtype() == DType::kF32) return absl::OkStatus();
-  return absl::UnimplementedError(absl::StrCat(op, ": only f32 on CUDA so far, got ", t.describe()));
 }
 
 // out = a (op) b, out already allocated with the broadcast shape (it may be a itself).
@@ -32,10 +28,13 @@ Status binary_into(const char* op, BinaryOp kind, const Tensor& a, const Tensor&
       });
       return absl::OkStatus();
     case DeviceType::kCUDA:
-      MONE_RETURN_IF_ERROR(check_cuda_f32(op, a));
-      return cuda::to_status(cuda::binary_forward(kind, a.data<float>(), a.numel(), b.data<float>(), b.numel(),
-                                                  out.data<float>(), cuda::current_stream()),
-                             op);
+      MONE_DISPATCH_CUDA_FLOAT(a.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::binary_forward<scalar_t>(kind, a.data<scalar_t>(), a.numel(), b.data<scalar_t>(), b.numel(),
+                                           out.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return absl::OkStatus();
   }
   return absl::OkStatus();
 }
@@ -81,10 +80,11 @@ StatusOr<Tensor> scale(const Tensor& a_in, double s) {
       });
       return out;
     case DeviceType::kCUDA:
-      MONE_RETURN_IF_ERROR(check_cuda_f32("scale", a));
-      MONE_RETURN_IF_ERROR(cuda::to_status(
-          cuda::scale(a.data<float>(), a.numel(), static_cast<float>(s), out.data<float>(), cuda::current_stream()),
-          "scale"));
+      MONE_DISPATCH_CUDA_FLOAT(a.dtype(), "scale", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::scale<scalar_t>(a.data<scalar_t>(), a.numel(), static_cast<float>(s),
+                                                                   out.data<scalar_t>(), cuda::current_stream()),
+                                             "scale"));
+      });
       return out;
   }
   return out;
@@ -105,8 +105,17 @@ StatusOr<Tensor> sum_to_shape(const Tensor& t_in, const Shape& shape) {
         cpu::sum_rows<scalar_t>(t.data<scalar_t>(), t.numel(), out.numel(), out.data<scalar_t>());
       });
       return out;
-    case DeviceType::kCUDA:
-      return unsupported_device("sum_to_shape", t.device());
+    case DeviceType::kCUDA: {
+      const int64_t m = out.numel(), rows = m == 0 ? 0 : t.numel() / m;
+      MONE_ASSIGN_OR_RETURN(Tensor partials, new_tensor({cuda::row_chunks(rows) * m}, DType::kF64, t.device()));
+      MONE_DISPATCH_CUDA_FLOAT(t.dtype(), "sum_to_shape", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::sum_rows<scalar_t>(t.data<scalar_t>(), rows, m,
+                                                                      partials.data<double>(), out.data<scalar_t>(),
+                                                                      cuda::current_stream()),
+                                             "sum_to_shape"));
+      });
+      return out;
+    }
   }
   return out;
 }

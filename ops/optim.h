@@ -1,8 +1,10 @@
 // Optimizer arithmetic on tensors: the global gradient norm, clipping, and the AdamW update.
 //
 // Shape letters: none; each parameter with its gradient and moments shares one shape.
-// These are not differentiable: they act in place on CPU tensors and bump each written tensor's
-// storage version (so a backward that saved one of them fails loudly instead of reading new values).
+// These are not differentiable: they act in place on CPU or CUDA tensors and bump each written
+// tensor's storage version (so a backward that saved one of them fails loudly instead of reading
+// new values). On CUDA: the norm's per-tensor sums are fixed-order trees (cuda/reduce.h), added in
+// tensor order on the host after one copy; AdamW takes f32 (master weights and state).
 #pragma once
 
 #include <vector>

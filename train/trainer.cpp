@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "autograd/tape.h"
+#include "core/cuda_memory.h"
+#include "cuda/blas.h"
 #include "models/spec_stats.h"
 #include "models/transformer.h"
 #include "train/checkpoint/checkpoint_dir.h"
@@ -117,6 +119,7 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
                                                  "\": training runs on the CPU for now (use --device cpu)"));
   }
   set_num_threads(s.threads());
+  cuda::set_allow_tf32(s.allow_tf32());
   r.run_dir = s.run_dir();
   const bool has = has_checkpoints(r.run_dir);
   if (has && !opt.resume) {
@@ -264,6 +267,12 @@ Status log_step(Run& r, int64_t step, const StepOutcome& o, double lr, Timing& t
   if (!r.load.empty()) {
     record["expert_load"] = r.load.expert_load_json();
     record["neuron_load"] = r.load.neuron_load_json();
+  }
+  if (const Device device = r.params.empty() ? Device::cpu() : r.params.front().param.value().device();
+      device.is_cuda()) {
+    const cuda_memory::MemoryStats mem = cuda_memory::memory_stats(device.index);
+    record["cuda_memory_bytes"] = mem.current_bytes;
+    record["cuda_peak_memory_bytes"] = mem.peak_bytes;
   }
   MONE_RETURN_IF_ERROR(r.metrics->write(record));
   r.load.reset();

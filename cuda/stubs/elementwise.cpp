@@ -3,9 +3,15 @@
 
 namespace mone::cuda {
 
-cudaError_t binary_forward(ops::BinaryOp, const float*, int64_t, const float*, int64_t, float*, cudaStream_t) {
+template <typename T>
+cudaError_t binary_forward(ops::BinaryOp, const T*, int64_t, const T*, int64_t, T*, cudaStream_t) {
   return cudaErrorNoDevice;
 }
-cudaError_t scale(const float*, int64_t, float, float*, cudaStream_t) { return cudaErrorNoDevice; }
+template <typename T>
+cudaError_t scale(const T*, int64_t, float, T*, cudaStream_t) {
+  return cudaErrorNoDevice;
+}
+
+MONE_CUDA_FOR_FLOAT_TYPES(MONE_CUDA_ELEMENTWISE_LAUNCHERS)
 
 }  // namespace mone::cuda
