@@ -26,6 +26,9 @@ StatusOr<cpu::AttentionDims> attention_dims(const char* op, const Tensor& q, con
   return cpu::AttentionDims{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
 }
 
+// The row logsumexp is kept in the accumulation type: f64 for f64, f32 for f32 and bf16.
+DType lse_dtype(DType input) { return input == DType::kF64 ? DType::kF64 : DType::kF32; }
+
 }  // namespace
 
 StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
@@ -33,11 +36,11 @@ StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, con
   const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
   AttentionForward f;
   MONE_ASSIGN_OR_RETURN(f.out, new_tensor(q.shape(), q.dtype(), q.device()));
-  MONE_ASSIGN_OR_RETURN(f.probs, new_tensor({d.b, d.h, d.tq, d.tk}, q.dtype(), q.device()));
+  MONE_ASSIGN_OR_RETURN(f.lse, new_tensor({d.b, d.h, d.tq}, lse_dtype(q.dtype()), q.device()));
   switch (q.device().type) {
     case DeviceType::kCPU:
       MONE_DISPATCH_FLOAT(q.dtype(), "attention", {
-        cpu::attention_forward<scalar_t>(f.out.data<scalar_t>(), f.probs.data<scalar_t>(), q.data<scalar_t>(),
+        cpu::attention_forward<scalar_t>(f.out.data<scalar_t>(), f.lse.data<scalar_t>(), q.data<scalar_t>(),
                                          k.data<scalar_t>(), v.data<scalar_t>(), d);
       });
       return f;
@@ -48,14 +51,20 @@ StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, con
 }
 
 StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Tensor& q_in, const Tensor& k_in,
-                                            const Tensor& v_in, const Tensor& probs_in) {
+                                            const Tensor& v_in, const AttentionForward& forward) {
   const char* op = "attention_backward";
   MONE_ASSIGN_OR_RETURN(cpu::AttentionDims d, attention_dims(op, q_in, k_in, v_in));
-  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_out", &grad_out_in}, {"q", &q_in}, {"probs", &probs_in}}));
+  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_out", &grad_out_in}, {"q", &q_in}, {"forward.out", &forward.out}}));
   MONE_RETURN_IF_ERROR(check_shape(op, grad_out_in, q_in.shape(), "grad_out"));
-  MONE_RETURN_IF_ERROR(check_shape(op, probs_in, {d.b, d.h, d.tq, d.tk}, "probs"));
+  MONE_RETURN_IF_ERROR(check_shape(op, forward.out, q_in.shape(), "forward.out"));
+  MONE_RETURN_IF_ERROR(check_shape(op, forward.lse, {d.b, d.h, d.tq}, "forward.lse"));
+  MONE_RETURN_IF_ERROR(check_dtype(op, forward.lse, lse_dtype(q_in.dtype()), "forward.lse"));
+  if (forward.lse.device() != q_in.device()) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": forward.lse is on another device: ",
+                                                   describe_args({{"q", &q_in}, {"forward.lse", &forward.lse}})));
+  }
   const Tensor grad_out = grad_out_in.contiguous(), q = q_in.contiguous(), k = k_in.contiguous(),
-               v = v_in.contiguous(), probs = probs_in.contiguous();
+               v = v_in.contiguous(), out = forward.out.contiguous(), lse = forward.lse.contiguous();
   AttentionGrads g;
   MONE_ASSIGN_OR_RETURN(g.grad_q, new_tensor(q.shape(), q.dtype(), q.device()));
   MONE_ASSIGN_OR_RETURN(g.grad_k, new_tensor(k.shape(), k.dtype(), k.device()));
@@ -65,7 +74,8 @@ StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Ten
       MONE_DISPATCH_FLOAT(q.dtype(), op, {
         cpu::attention_backward<scalar_t>(g.grad_q.data<scalar_t>(), g.grad_k.data<scalar_t>(),
                                           g.grad_v.data<scalar_t>(), grad_out.data<scalar_t>(), q.data<scalar_t>(),
-                                          k.data<scalar_t>(), v.data<scalar_t>(), probs.data<scalar_t>(), d);
+                                          k.data<scalar_t>(), v.data<scalar_t>(), out.data<scalar_t>(),
+                                          lse.data<scalar_t>(), d);
       });
       return g;
     case DeviceType::kCUDA:
