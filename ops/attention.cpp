@@ -2,8 +2,12 @@
 // B batch, Tq query rows, Tk key rows, H query heads, Hkv kv heads, hd head dim.
 #include "ops/attention.h"
 
+#include "cuda/attention.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/cpu/attention.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -11,7 +15,7 @@ namespace {
 
 StatusOr<cpu::AttentionDims> attention_dims(const char* op, const Tensor& q, const Tensor& k, const Tensor& v) {
   MONE_RETURN_IF_ERROR(check_same(op, {{"q", &q}, {"k", &k}, {"v", &v}}));
-  MONE_RETURN_IF_ERROR(check_float(op, q, "q"));
+  MONE_RETURN_IF_ERROR(check_float_on_device(op, q, "q"));
   const auto error = [&](const char* what) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": ", what, ": ", describe_args({{"q", &q}, {"k", &k}, {"v", &v}}),
                                                    " (expected q [B, Tq, H, hd], k and v [B, Tk, Hkv, hd])"));
@@ -24,6 +28,15 @@ StatusOr<cpu::AttentionDims> attention_dims(const char* op, const Tensor& q, con
   if (k.size(2) == 0 || q.size(2) % k.size(2) != 0) return error("query heads H must be a multiple of kv heads Hkv");
   if (k.size(1) < q.size(1)) return error("fewer keys than queries (Tk < Tq); the queries are the last Tq of Tk positions");
   return cpu::AttentionDims{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
+}
+
+// The CUDA kernels are compiled for head dims up to cuda::kAttentionMaxHeadDim.
+StatusOr<cuda::AttentionDims> cuda_dims(const char* op, const cpu::AttentionDims& d) {
+  if (d.hd > cuda::kAttentionMaxHeadDim) {
+    return absl::UnimplementedError(absl::StrCat(op, ": head dim ", d.hd, " is above ", cuda::kAttentionMaxHeadDim,
+                                                 ", the largest the CUDA kernels take"));
+  }
+  return cuda::AttentionDims{d.b, d.tq, d.tk, d.h, d.hkv, d.hd};
 }
 
 // The row logsumexp is kept in the accumulation type: f64 for f64, f32 for f32 and bf16.
@@ -44,8 +57,16 @@ StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, con
                                          k.data<scalar_t>(), v.data<scalar_t>(), d);
       });
       return f;
-    case DeviceType::kCUDA:
-      return unsupported_device("attention", q.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const cuda::AttentionDims cd, cuda_dims("attention", d));
+      MONE_DISPATCH_CUDA_FLOAT(q.dtype(), "attention", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::attention_forward(f.out.data<scalar_t>(), f.lse.data<float>(), q.data<scalar_t>(),
+                                    k.data<scalar_t>(), v.data<scalar_t>(), cd, cuda::current_stream()),
+            "attention"));
+      });
+      return f;
+    }
   }
   return f;
 }
@@ -78,8 +99,19 @@ StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Ten
                                           lse.data<scalar_t>(), d);
       });
       return g;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, q.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const cuda::AttentionDims cd, cuda_dims(op, d));
+      MONE_ASSIGN_OR_RETURN(Tensor delta, new_tensor({d.b, d.h, d.tq}, DType::kF32, q.device()));
+      MONE_DISPATCH_CUDA_FLOAT(q.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::attention_backward(g.grad_q.data<scalar_t>(), g.grad_k.data<scalar_t>(), g.grad_v.data<scalar_t>(),
+                                     delta.data<float>(), grad_out.data<scalar_t>(), q.data<scalar_t>(),
+                                     k.data<scalar_t>(), v.data<scalar_t>(), out.data<scalar_t>(),
+                                     lse.data<float>(), cd, cuda::current_stream()),
+            op));
+      });
+      return g;
+    }
   }
   return g;
 }
