@@ -2,7 +2,6 @@
 // bodies live in cuda/attention_tiles.h, shared with a CPU emulation; this file adds the GPU side
 // of a step (one thread's registers, then __syncthreads), bf16 loads, the kernels and the launchers.
 // Shape letters: B batch, Tq query rows, Tk key rows, H query heads, Hkv kv heads, hd head dim.
-#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -10,6 +9,7 @@
 
 #include "cuda/attention.h"
 #include "cuda/attention_tiles.h"
+#include "cuda/bf16.cuh"
 #include "cuda/launch_util.cuh"
 
 namespace mone::cuda {
@@ -18,13 +18,13 @@ namespace attention_tiles {
 // bf16 is the top half of an f32: widen with a shift; narrow rounding to nearest even.
 template <>
 struct Elem<bf16> {
-  __device__ static float load(const bf16* p) { return __uint_as_float(static_cast<uint32_t>(p->bits) << 16); }
+  __device__ static float load(const bf16* p) { return load_f32(p); }
   __device__ static Vec4 load4(const bf16* p) {  // p is 8-byte aligned
     const uint2 u = *reinterpret_cast<const uint2*>(p);
     return {{__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xffff0000u), __uint_as_float(u.y << 16),
              __uint_as_float(u.y & 0xffff0000u)}};
   }
-  __device__ static void store(bf16* p, float x) { *reinterpret_cast<__nv_bfloat16*>(p) = __float2bfloat16_rn(x); }
+  __device__ static void store(bf16* p, float x) { store_f32(p, x); }
 };
 
 }  // namespace attention_tiles

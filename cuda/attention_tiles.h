@@ -28,16 +28,7 @@
 #include <type_traits>
 
 #include "cuda/attention.h"
-
-#if defined(__CUDACC__)
-#define MONE_HD __host__ __device__ __forceinline__
-#define MONE_UNROLL _Pragma("unroll")
-#define MONE_UNROLL_2 _Pragma("unroll 2")
-#else
-#define MONE_HD inline
-#define MONE_UNROLL
-#define MONE_UNROLL_2
-#endif
+#include "cuda/hd.h"
 
 namespace mone::cuda::attention_tiles {
 

@@ -12,4 +12,8 @@ Status check_float_on_device(const char* op, const Tensor& t, const char* name) 
       absl::StrCat(op, ": ", name, " is ", t.describe(), ", expected f32 or bf16 on ", t.device().to_string()));
 }
 
+StatusOr<Tensor> cuda_workspace(size_t bytes, Device device) {
+  return new_tensor({static_cast<int64_t>((bytes + 7) / 8)}, DType::kI64, device);
+}
+
 }  // namespace mone::ops

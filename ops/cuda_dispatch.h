@@ -10,6 +10,16 @@ namespace mone::ops {
 // t is defined and a float type its device has kernels for: f32 or f64 on the CPU, f32 or bf16 on CUDA.
 Status check_float_on_device(const char* op, const Tensor& t, const char* name);
 
+// Scratch of at least `bytes` on `device` for a launcher that asks for a workspace.
+StatusOr<Tensor> cuda_workspace(size_t bytes, Device device);
+
+// fn(the elements of an i32 or i64 index tensor, as const int32_t* or const int64_t*).
+template <class Fn>
+auto with_index_data(const Tensor& index, Fn&& fn) {
+  return index.dtype() == DType::kI64 ? fn(static_cast<const int64_t*>(index.data<int64_t>()))
+                                      : fn(static_cast<const int32_t*>(index.data<int32_t>()));
+}
+
 }  // namespace mone::ops
 
 // MONE_DISPATCH_CUDA_FLOAT(dtype, "op", { body using scalar_t }): runs body with scalar_t = float

@@ -1,13 +1,18 @@
 #include "ops/topk.h"
 
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "cuda/topk.h"
 #include "ops/arg_checks.h"
 #include "ops/common.h"
 #include "ops/cpu/topk.h"
+#include "ops/cuda_dispatch.h"
+#include "ops/gather.h"
 
 namespace mone::ops {
 
 StatusOr<TopkResult> topk(const Tensor& x_in, int64_t k) {
-  MONE_RETURN_IF_ERROR(check_float("topk", x_in, "x"));
+  MONE_RETURN_IF_ERROR(check_float_on_device("topk", x_in, "x"));
   MONE_RETURN_IF_ERROR(check_min_dim("topk", x_in, 1, "x"));
   const int64_t n = x_in.size(-1);
   if (k < 1 || k > n) {
@@ -28,15 +33,31 @@ StatusOr<TopkResult> topk(const Tensor& x_in, int64_t k) {
                                     result.indices.data<int64_t>());
       });
       return result;
-    case DeviceType::kCUDA:
-      return unsupported_device("topk", x.device());
+    case DeviceType::kCUDA: {
+      const int64_t rows = x.numel() / n;
+      if (x.numel() > INT32_MAX) {
+        return absl::UnimplementedError(
+            absl::StrCat("topk: x ", x.describe(), " has 2^31 elements or more, above what the CUDA sort takes"));
+      }
+      size_t bytes = 0;
+      MONE_RETURN_IF_ERROR(cuda::to_status(cuda::topk_workspace(rows, n, &bytes), "topk"));
+      MONE_ASSIGN_OR_RETURN(Tensor workspace, cuda_workspace(bytes, x.device()));
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), "topk", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::topk_forward<scalar_t>(result.values.data<scalar_t>(), result.indices.data<int64_t>(),
+                                         x.data<scalar_t>(), rows, n, k, workspace.raw_data(), bytes,
+                                         cuda::current_stream()),
+            "topk"));
+      });
+      return result;
+    }
   }
   return result;
 }
 
 StatusOr<Tensor> topk_backward(const Tensor& grad_values_in, const Tensor& indices, int64_t n) {
   const char* op = "topk_backward";
-  MONE_RETURN_IF_ERROR(check_float(op, grad_values_in, "grad_values"));
+  MONE_RETURN_IF_ERROR(check_float_on_device(op, grad_values_in, "grad_values"));
   MONE_RETURN_IF_ERROR(check_min_dim(op, grad_values_in, 1, "grad_values"));
   MONE_RETURN_IF_ERROR(check_index_dtype(op, indices, "indices"));
   const auto args = {std::pair<const char*, const Tensor*>{"grad_values", &grad_values_in}, {"indices", &indices}};
@@ -66,7 +87,8 @@ StatusOr<Tensor> topk_backward(const Tensor& grad_values_in, const Tensor& indic
       return grad_x;
     }
     case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+      // The same sums as a scatter-add along the last dim (deterministic on CUDA, cuda/gather.h).
+      return scatter_add(x_shape, -1, indices, g);
   }
   return grad_x;
 }
