@@ -73,14 +73,7 @@ void bench_case(const Case& c, DType dtype, int runs) {
 
 int main(int argc, char** argv) {
   int runs = 5;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
-    } else {
-      std::fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
-      return 2;
-    }
-  }
+  if (!bench::parse_runs(argc, argv, &runs)) return 2;
   if (cuda_device_count() == 0) {
     std::printf("no GPU: mone_bench_attention_cuda measures nothing here (%s)\n",
                 cuda::describe_devices().c_str());

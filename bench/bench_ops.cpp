@@ -128,14 +128,7 @@ void bench_attention(int runs) {
 
 int main(int argc, char** argv) {
   int runs = 7;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
-    } else {
-      std::fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
-      return 2;
-    }
-  }
+  if (!bench::parse_runs(argc, argv, &runs)) return 2;
   print_machine();
   bench_matmul(runs);
   bench_attention(runs);

@@ -267,6 +267,22 @@ MONE_HD void store_row(T* dst, const float (&acc)[HD / kLanes], float s, int tx,
   }
 }
 
+// ---- which rows a block owns ----
+
+// A query-row block (forward, grad_q): batch bi, query head hh reading kv head g, query rows
+// [q0, q0 + kQueryRows), and keys [0, kend), those some row of the block sees. Block indices run
+// the longest query tiles (the last rows see the most keys) first.
+struct QueryBlock {
+  int64_t bi, hh, g, q0, kend;
+};
+template <int HD>
+MONE_HD QueryBlock query_block(const AttentionDims& d, int64_t block) {
+  constexpr int kRows = Tiles<HD>::kQueryRows;
+  const int64_t heads = d.b * d.h, bh = block % heads, hh = bh % d.h;
+  const int64_t q0 = (ceil_div(d.tq, kRows) - 1 - block / heads) * kRows;
+  return {bh / d.h, hh, hh / (d.h / d.hkv), q0, (q0 + kRows < d.tq ? q0 + kRows : d.tq) + d.tk - d.tq};
+}
+
 // ---- forward: block = (64 query rows, one batch and query head) ----
 
 template <int HD>
@@ -277,28 +293,24 @@ struct ForwardState {
   float l[Tiles<HD>::kQueryTm];                  // running Σ exp2(s - m) over this thread's columns
 };
 
-// Blocks run the longest query tiles (the last rows see the most keys) first.
 template <int HD, typename T, class Exec>
 MONE_HD void forward_block(Exec& ex, float* smem, const ForwardArgs<T>& a, int64_t block) {
   using C = Tiles<HD>;
   using State = ForwardState<HD>;
   constexpr int kRows = C::kQueryRows, TM = C::kQueryTm, NC = C::kCols, CN = C::kCn;
   const AttentionDims& d = a.d;
-  const int64_t heads = d.b * d.h, bh = block % heads;
-  const int64_t q0 = (ceil_div(d.tq, kRows) - 1 - block / heads) * kRows;
-  const int64_t bi = bh / d.h, hh = bh % d.h, g = hh / (d.h / d.hkv);
+  const QueryBlock qb = query_block<HD>(d, block);
+  const int64_t bi = qb.bi, hh = qb.hh, q0 = qb.q0;
   const int64_t ldq = d.h * d.hd, ldkv = d.hkv * d.hd;
   const T* qh = a.q + q_row(d, bi, 0, hh);
-  const T* kh = a.k + kv_row(d, bi, 0, g);
-  const T* vh = a.v + kv_row(d, bi, 0, g);
+  const T* kh = a.k + kv_row(d, bi, 0, qb.g);
+  const T* vh = a.v + kv_row(d, bi, 0, qb.g);
   float* qs = smem;                // [kRows, HD]
   float* ks = qs + kRows * C::kLd;  // [NC, HD]
   float* vs = ks + NC * C::kLd;     // [NC, HD]
   float* ps = vs + NC * C::kLd;     // [kRows, NC]: P of the current key tile
   float* red = ps + kRows * C::kLdc;  // [kRows, kLanes]: per-thread partial row values
   const float scale2 = a.scale * kLog2e;
-  // Keys [0, kend) are seen by some row of the block.
-  const int64_t kend = (q0 + kRows < d.tq ? q0 + kRows : d.tq) + d.tk - d.tq;
 
   ex.step([&](int tid, State& st) {
     load_tile<T, kRows, HD>(qs, qh, ldq, q0, d.tq, d.hd, a.vec, tid);
@@ -310,7 +322,7 @@ MONE_HD void forward_block(Exec& ex, float* smem, const ForwardArgs<T>& a, int64
       for (int c = 0; c < C::kHn; ++c) st.o[r][c] = 0.f;
     }
   });
-  for (int64_t k0 = 0; k0 < kend; k0 += NC) {
+  for (int64_t k0 = 0; k0 < qb.kend; k0 += NC) {
     ex.step([&](int tid, State&) {
       load_tile<T, NC, HD>(ks, kh, ldkv, k0, d.tk, d.hd, a.vec, tid);
       load_tile<T, NC, HD>(vs, vh, ldkv, k0, d.tk, d.hd, a.vec, tid);
@@ -390,6 +402,12 @@ MONE_HD void delta_row(const BackwardArgs<T>& a, int64_t row) {
   a.delta[row_stat(d, bi, hh, i)] = sum;
 }
 
+// P_ij from the raw score s = q_i·k_j and the row's lse (both in log2 units after scaling); 0 for a
+// key the query does not see. The backward's dS is then P (dP - delta).
+MONE_HD float recomputed_p(bool visible, float s, float scale2, float lse2) {
+  return visible ? exp2f(s * scale2 - lse2) : 0.f;
+}
+
 // ---- backward: grad_q, block = (64 query rows, one batch and query head) ----
 
 template <int HD>
@@ -407,9 +425,8 @@ MONE_HD void grad_q_block(Exec& ex, float* smem, const BackwardArgs<T>& a, int64
   using State = GradQState<HD>;
   constexpr int kRows = C::kQueryRows, TM = C::kQueryTm, NC = C::kCols, CN = C::kCn;
   const AttentionDims& d = a.d;
-  const int64_t heads = d.b * d.h, bh = block % heads;
-  const int64_t q0 = (ceil_div(d.tq, kRows) - 1 - block / heads) * kRows;
-  const int64_t bi = bh / d.h, hh = bh % d.h, g = hh / (d.h / d.hkv);
+  const QueryBlock qb = query_block<HD>(d, block);
+  const int64_t bi = qb.bi, hh = qb.hh, g = qb.g, q0 = qb.q0;
   const int64_t ldq = d.h * d.hd, ldkv = d.hkv * d.hd;
   float* qs = smem;                  // [kRows, HD]
   float* dos = qs + kRows * C::kLd;  // [kRows, HD]: grad_out rows
@@ -417,7 +434,6 @@ MONE_HD void grad_q_block(Exec& ex, float* smem, const BackwardArgs<T>& a, int64
   float* vs = ks + NC * C::kLd;      // [NC, HD]
   float* dss = vs + NC * C::kLd;     // [kRows, NC]: dS of the current key tile
   const float scale2 = a.scale * kLog2e;
-  const int64_t kend = (q0 + kRows < d.tq ? q0 + kRows : d.tq) + d.tk - d.tq;
 
   ex.step([&](int tid, State& st) {
     load_tile<T, kRows, HD>(qs, a.q + q_row(d, bi, 0, hh), ldq, q0, d.tq, d.hd, a.vec, tid);
@@ -431,7 +447,7 @@ MONE_HD void grad_q_block(Exec& ex, float* smem, const BackwardArgs<T>& a, int64
       for (int c = 0; c < C::kHn; ++c) st.dq[r][c] = 0.f;
     }
   });
-  for (int64_t k0 = 0; k0 < kend; k0 += NC) {
+  for (int64_t k0 = 0; k0 < qb.kend; k0 += NC) {
     ex.step([&](int tid, State&) {
       load_tile<T, NC, HD>(ks, a.k + kv_row(d, bi, 0, g), ldkv, k0, d.tk, d.hd, a.vec, tid);
       load_tile<T, NC, HD>(vs, a.v + kv_row(d, bi, 0, g), ldkv, k0, d.tk, d.hd, a.vec, tid);
@@ -446,7 +462,7 @@ MONE_HD void grad_q_block(Exec& ex, float* smem, const BackwardArgs<T>& a, int64
         const int64_t i = q0 + ty * TM + r;
         MONE_UNROLL
         for (int n = 0; n < CN; ++n) {
-          const float p = visible(d, i, k0 + tx + kLanes * n) ? exp2f(st.s[r][n] * scale2 - st.lse2[r]) : 0.f;
+          const float p = recomputed_p(visible(d, i, k0 + tx + kLanes * n), st.s[r][n], scale2, st.lse2[r]);
           dss[(ty * TM + r) * C::kLdc + tx + kLanes * n] = p * (st.dp[r][n] - st.delta[r]);
         }
       }
@@ -531,7 +547,7 @@ MONE_HD void grad_kv_block(Exec& ex, float* smem, const BackwardArgs<T>& a, int6
           MONE_UNROLL
           for (int n = 0; n < CN; ++n) {
             const int col = tx + kLanes * n;
-            const float p = visible(d, q0 + col, j) ? exp2f(st.s[r][n] * scale2 - lse2s[col]) : 0.f;
+            const float p = recomputed_p(visible(d, q0 + col, j), st.s[r][n], scale2, lse2s[col]);
             ps[(ty * TM + r) * C::kLdc + col] = p;
             dss[(ty * TM + r) * C::kLdc + col] = p * (st.dp[r][n] - deltas[col]);
           }

@@ -81,4 +81,15 @@ template <typename T, typename I>
 cudaError_t scatter_add_forward(T* out, int64_t n_out, const T* src, const I* index, int64_t n_index,
                                 const GatherGeometry& g, void* workspace, size_t workspace_bytes, cudaStream_t stream);
 
+// The instantiations cuda/gather.cu and its stub define: f32 and bf16 data, i32 and i64 index.
+#define MONE_GATHER_INSTANTIATE(T, I)                                                                             \
+  template cudaError_t gather_forward<T, I>(T*, const T*, const I*, int64_t, const GatherGeometry&, cudaStream_t); \
+  template cudaError_t scatter_add_forward<T, I>(T*, int64_t, const T*, const I*, int64_t, const GatherGeometry&,  \
+                                                 void*, size_t, cudaStream_t);
+#define MONE_GATHER_INSTANTIATE_ALL         \
+  MONE_GATHER_INSTANTIATE(float, int32_t) \
+  MONE_GATHER_INSTANTIATE(float, int64_t) \
+  MONE_GATHER_INSTANTIATE(bf16, int32_t)  \
+  MONE_GATHER_INSTANTIATE(bf16, int64_t)
+
 }  // namespace mone::cuda

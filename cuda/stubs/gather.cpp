@@ -16,14 +16,6 @@ cudaError_t scatter_add_forward(T*, int64_t, const T*, const I*, int64_t, const 
   return cudaErrorNoDevice;
 }
 
-#define MONE_INSTANTIATE(T, I)                                                                                   \
-  template cudaError_t gather_forward<T, I>(T*, const T*, const I*, int64_t, const GatherGeometry&, cudaStream_t); \
-  template cudaError_t scatter_add_forward<T, I>(T*, int64_t, const T*, const I*, int64_t, const GatherGeometry&,  \
-                                                 void*, size_t, cudaStream_t);
-MONE_INSTANTIATE(float, int32_t)
-MONE_INSTANTIATE(float, int64_t)
-MONE_INSTANTIATE(bf16, int32_t)
-MONE_INSTANTIATE(bf16, int64_t)
-#undef MONE_INSTANTIATE
+MONE_GATHER_INSTANTIATE_ALL
 
 }  // namespace mone::cuda

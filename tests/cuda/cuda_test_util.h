@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "cuda/attention.h"
 
 namespace mone::cuda_test {
 
@@ -38,9 +40,8 @@ inline Input random_input(const Shape& shape, DType dtype, Generator& gen) {
 }
 
 // max |x - ref| / max |ref| over the elements (1e-30 floor); a NaN or inf in x gives inf.
-inline double normwise_error(const Tensor& x_any, const Tensor& ref_any) {
-  REQUIRE(x_any.shape() == ref_any.shape());
-  const std::vector<double> x = to_cpu(x_any).to_vector<double>(), ref = to_cpu(ref_any).to_vector<double>();
+inline double normwise_error(const std::vector<double>& x, const std::vector<double>& ref) {
+  REQUIRE(x.size() == ref.size());
   double err = 0.0, scale = 1e-30;
   for (size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) return std::numeric_limits<double>::infinity();
@@ -48,6 +49,16 @@ inline double normwise_error(const Tensor& x_any, const Tensor& ref_any) {
     scale = std::max(scale, std::abs(ref[i]));
   }
   return err / scale;
+}
+inline double normwise_error(const Tensor& x, const Tensor& ref) {
+  REQUIRE(x.shape() == ref.shape());
+  return normwise_error(to_cpu(x).to_vector<double>(), to_cpu(ref).to_vector<double>());
+}
+
+// "B 2, Tq 7, Tk 70, H 4, Hkv 2, hd 128", for CAPTURE.
+inline std::string dims_string(const cuda::AttentionDims& d) {
+  return "B " + std::to_string(d.b) + ", Tq " + std::to_string(d.tq) + ", Tk " + std::to_string(d.tk) + ", H " +
+         std::to_string(d.h) + ", Hkv " + std::to_string(d.hkv) + ", hd " + std::to_string(d.hd);
 }
 
 // Bit-for-bit equal contents (two runs of a deterministic kernel).

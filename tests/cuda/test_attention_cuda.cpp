@@ -17,18 +17,11 @@ using namespace mone::cuda_test;
 
 namespace {
 
-struct Case {
-  int64_t b, tq, tk, h, hkv, hd;
-};
+using Case = cuda::AttentionDims;
 
 void check_case(const Case& c, DType dtype, double tol, uint64_t seed) {
-  CAPTURE(c.b);
-  CAPTURE(c.tq);
-  CAPTURE(c.tk);
-  CAPTURE(c.h);
-  CAPTURE(c.hkv);
-  CAPTURE(c.hd);
-  CAPTURE(dtype_name(dtype));
+  const std::string what = dims_string(c) + ", " + dtype_name(dtype);
+  CAPTURE(what);
   Generator gen(seed);
   const Input q = random_input({c.b, c.tq, c.h, c.hd}, dtype, gen), k = random_input({c.b, c.tk, c.hkv, c.hd}, dtype, gen),
               v = random_input({c.b, c.tk, c.hkv, c.hd}, dtype, gen), go = random_input({c.b, c.tq, c.h, c.hd}, dtype, gen);

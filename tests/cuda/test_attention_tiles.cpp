@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "cuda/attention_tiles.h"
 #include "ops/attention.h"
+#include "tests/cuda/cuda_test_util.h"
 
 namespace mone::cuda::attention_tiles {
 // The CPU side of a bf16 element (cuda/attention.cu has the GPU side).
@@ -32,6 +33,7 @@ struct Elem<bf16> {
 
 using namespace mone;
 using namespace mone::cuda::attention_tiles;
+using namespace mone::cuda_test;
 using cuda::AttentionDims;
 
 namespace {
@@ -105,23 +107,6 @@ Tensor f64_tensor(const std::vector<double>& v, const Shape& shape) {
   return value_or_die(Tensor::from_vector<double>(v, shape));
 }
 
-// max |x - ref| / max(max |ref|, 1e-30); NaN anywhere fails.
-double normwise_error(const std::vector<double>& x, const Tensor& ref_t) {
-  const std::vector<double> ref = ref_t.to_vector<double>();
-  REQUIRE(x.size() == ref.size());
-  double err = 0.0, scale = 1e-30;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (!std::isfinite(x[i])) return std::numeric_limits<double>::infinity();
-    err = std::max(err, std::abs(x[i] - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
-  }
-  return err / scale;
-}
-
-struct Case {
-  int64_t b, tq, tk, h, hkv, hd;
-};
-
 struct Run {
   std::vector<double> out, lse, grad_q, grad_k, grad_v;
   bool operator==(const Run&) const = default;
@@ -147,15 +132,10 @@ Run emulated_run(const AttentionDims& d, const std::vector<T>& q, const std::vec
 // Emulated kernels against ops::attention in f64 on the same (rounded) inputs; forward and
 // backward; then the reversed thread order and, where rows vectorise, the scalar loads, bit for bit.
 template <typename T>
-void check_case(const Case& c, double tol, uint64_t seed) {
-  CAPTURE(c.b);
-  CAPTURE(c.tq);
-  CAPTURE(c.tk);
-  CAPTURE(c.h);
-  CAPTURE(c.hkv);
-  CAPTURE(c.hd);
-  const AttentionDims d{c.b, c.tq, c.tk, c.h, c.hkv, c.hd};
-  const Shape qs{c.b, c.tq, c.h, c.hd}, ks{c.b, c.tk, c.hkv, c.hd};
+void check_case(const AttentionDims& d, double tol, uint64_t seed) {
+  const std::string what = dims_string(d);
+  CAPTURE(what);
+  const Shape qs{d.b, d.tq, d.h, d.hd}, ks{d.b, d.tk, d.hkv, d.hd};
   Generator gen(seed);
   const std::vector<T> q = elements<T>(randn(qs, DType::kF32, gen)), k = elements<T>(randn(ks, DType::kF32, gen)),
                        v = elements<T>(randn(ks, DType::kF32, gen)), go = elements<T>(randn(qs, DType::kF32, gen));
@@ -165,14 +145,17 @@ void check_case(const Case& c, double tol, uint64_t seed) {
                v64 = f64_tensor(as_double(v), ks), go64 = f64_tensor(as_double(go), qs);
   const ops::AttentionForward f = value_or_die(ops::attention(q64, k64, v64));
   const ops::AttentionGrads g = value_or_die(ops::attention_backward(go64, q64, k64, v64, f));
-  CHECK(normwise_error(run.out, f.out) <= tol);
-  CHECK(normwise_error(run.lse, f.lse) <= tol);
-  CHECK(normwise_error(run.grad_q, g.grad_q) <= tol);
-  CHECK(normwise_error(run.grad_k, g.grad_k) <= tol);
-  CHECK(normwise_error(run.grad_v, g.grad_v) <= tol);
+  const auto error = [](const std::vector<double>& x, const Tensor& ref) {
+    return normwise_error(x, ref.to_vector<double>());
+  };
+  CHECK(error(run.out, f.out) <= tol);
+  CHECK(error(run.lse, f.lse) <= tol);
+  CHECK(error(run.grad_q, g.grad_q) <= tol);
+  CHECK(error(run.grad_k, g.grad_k) <= tol);
+  CHECK(error(run.grad_v, g.grad_v) <= tol);
 
   CHECK_MESSAGE(emulated_run(d, q, k, v, go, true, true) == run, "threads in reverse order changed the result");
-  if (c.hd % 4 == 0) CHECK_MESSAGE(emulated_run(d, q, k, v, go, false, false) == run, "scalar loads differ");
+  if (d.hd % 4 == 0) CHECK_MESSAGE(emulated_run(d, q, k, v, go, false, false) == run, "scalar loads differ");
 }
 
 }  // namespace
@@ -182,22 +165,22 @@ TEST_SUITE("unit") {
 TEST_CASE("attention tiles (CPU emulation of the CUDA blocks): T = 1, 7, 65, 257; hd 32, 64, 128; GQA; KV cache") {
   // f32 against f64: 3e-6 normwise. Measured here: at most 1.0e-6 (grad_v, T = 65, hd 128); the
   // tiles' dot products run hd terms in sequence and grad_k sums up to Tq·H/Hkv terms per row.
-  const std::vector<Case> cases = {
+  const std::vector<AttentionDims> cases = {
       {1, 1, 1, 1, 1, 32},     {2, 7, 7, 2, 1, 64},      {1, 65, 65, 4, 2, 128}, {1, 257, 257, 2, 2, 64},
       {2, 65, 65, 4, 1, 32},   {1, 7, 70, 4, 2, 64},     {1, 1, 257, 4, 1, 128}, {1, 65, 130, 2, 1, 128},
       {1, 33, 33, 2, 2, 3},    {1, 66, 67, 2, 1, 17},    {1, 9, 12, 3, 3, 40},   {2, 1, 5, 2, 2, 100},
       {1, 257, 257, 1, 1, 128}};
   uint64_t seed = 10;
-  for (const Case& c : cases) check_case<float>(c, 3e-6, seed += 7);
+  for (const AttentionDims& d : cases) check_case<float>(d, 3e-6, seed += 7);
 }
 
 TEST_CASE("attention tiles (CPU emulation): bf16 elements against f64 on the same rounded inputs") {
   // The inputs are bf16 on both sides; what remains is f32 arithmetic and the rounding of out and
   // the gradients to bf16 (2^-9 relative, and grad_out · out in delta from the rounded out):
   // 1e-2 normwise. Measured here: at most 3.2e-3.
-  const std::vector<Case> cases = {{1, 65, 65, 4, 2, 64}, {2, 7, 20, 2, 1, 128}, {1, 33, 33, 2, 2, 30}};
+  const std::vector<AttentionDims> cases = {{1, 65, 65, 4, 2, 64}, {2, 7, 20, 2, 1, 128}, {1, 33, 33, 2, 2, 30}};
   uint64_t seed = 500;
-  for (const Case& c : cases) check_case<bf16>(c, 1e-2, seed += 7);
+  for (const AttentionDims& d : cases) check_case<bf16>(d, 1e-2, seed += 7);
 }
 
 TEST_CASE("attention tiles: the launch arithmetic") {
