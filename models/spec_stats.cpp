@@ -98,11 +98,11 @@ double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
   return flops;
 }
 
-double activation_elements_per_token(const ModelSpec& s, int64_t seq_len) {
-  const double d = s.hidden_size(), V = s.vocab_size(), T = seq_len;
+double activation_elements_per_token(const ModelSpec& s) {
+  const double d = s.hidden_size(), V = s.vocab_size();
   const double kv_width = num_kv_heads(s) * head_dim(s);
-  double layer = 4 * d + 2 * kv_width + s.num_attention_heads() * T  // attention block
-                 + 2 * d;                                            // ffn input and its norm
+  double layer = 4 * d + 2 * kv_width + s.num_attention_heads()  // attention block
+                 + 2 * d;                                        // ffn input and its norm
   if (has_experts(s)) {
     const double D = s.moe_intermediate_size();
     const bool gathered =
@@ -137,7 +137,7 @@ StatusOr<SpecStats> compute_spec_stats(const ModelSpec& spec, int64_t batch_size
   st.batch_size = batch_size;
   st.seq_len = seq_len;
   st.training_flops_per_token = training_flops_per_token(spec, seq_len);
-  st.activation_elements_per_token = activation_elements_per_token(spec, seq_len);
+  st.activation_elements_per_token = activation_elements_per_token(spec);
   const double activations = st.activation_elements_per_token * batch_size * seq_len;
   st.memory_f32 = memory_estimate(st.total_params, activations, /*bf16=*/false);
   st.memory_bf16 = memory_estimate(st.total_params, activations, /*bf16=*/true);

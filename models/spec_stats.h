@@ -34,8 +34,8 @@
 //   bf16: weights 6·P (f32 master + bf16 copy), grads 4·P (f32 accumulation), AdamW 8·P (f32),
 //         activations 2·A·N
 // A = activation elements saved for backward per token:
-//   per layer:  attention  4·d + 2·kv·hd + H·T   (block input, its norm, q, k, v, attention
-//                                                 output, and the causal softmax probabilities)
+//   per layer:  attention  4·d + 2·kv·hd + H     (block input, its norm, q, k, v, attention
+//                                                 output, and each head's row logsumexp)
 //               ffn input  2·d                    (residual and its norm)
 //               DENSE      4·I                    (gate pre-activation, act, up, product)
 //               MOE/MONE   2·E + K·(2·d + 2·D + 2·n) + S·(2·D_s + 2·n_s)
@@ -96,7 +96,7 @@ StatusOr<SpecStats> compute_spec_stats(const proto::ModelSpec& spec, int64_t bat
 ParamBreakdown count_params(const proto::ModelSpec& spec);
 int64_t count_activated_params(const proto::ModelSpec& spec);  // embeddings included
 double training_flops_per_token(const proto::ModelSpec& spec, int64_t seq_len);
-double activation_elements_per_token(const proto::ModelSpec& spec, int64_t seq_len);
+double activation_elements_per_token(const proto::ModelSpec& spec);
 
 // Human-readable numbers, five significant digits: 926073856 -> "926.07M",
 // 2815117312 -> "2815.1M" (millions up to 1e11, then "B"), 123456 -> "123.46K", 512 -> "512".

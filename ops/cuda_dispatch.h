@@ -1,6 +1,7 @@
-// The dtype dispatch of the CUDA branch of an op's device switch: the counterpart of
-// MONE_DISPATCH_FLOAT (ops/common.h) for the launchers of cuda/, which are templated on float and
-// bf16. f64 has no CUDA kernel: such a call returns Unimplemented naming the op.
+// What the CUDA branch of an op's device switch shares: the dtype dispatch (the counterpart of
+// MONE_DISPATCH_FLOAT in ops/common.h for the launchers of cuda/, which are templated on float and
+// bf16; f64 has no CUDA kernel: such a call returns Unimplemented naming the op), a workspace for
+// launchers that ask for one, and the elements of an index tensor of either index dtype.
 //
 //   case DeviceType::kCUDA:
 //     MONE_DISPATCH_CUDA_FLOAT(x.dtype(), "rmsnorm", {
@@ -12,6 +13,20 @@
 #pragma once
 
 #include "core/tensor.h"
+
+namespace mone::ops {
+
+// Scratch of at least `bytes` on `device` for a launcher that asks for a workspace.
+StatusOr<Tensor> cuda_workspace(size_t bytes, Device device);
+
+// fn(the elements of an i32 or i64 index tensor, as const int32_t* or const int64_t*).
+template <class Fn>
+auto with_index_data(const Tensor& index, Fn&& fn) {
+  return index.dtype() == DType::kI64 ? fn(static_cast<const int64_t*>(index.data<int64_t>()))
+                                      : fn(static_cast<const int32_t*>(index.data<int32_t>()));
+}
+
+}  // namespace mone::ops
 
 #define MONE_DISPATCH_CUDA_FLOAT(DTYPE, OPNAME, ...)                                                    \
   switch (DTYPE) {                                                                                     \

@@ -1,5 +1,5 @@
-// What the CUDA tests share: skipping without a GPU, moving tensors, and comparing a CUDA result
-// with the CPU reference.
+// What the CUDA tests share: skipping without a GPU, moving tensors, random inputs, and comparing a
+// CUDA result with the CPU reference.
 //
 // How to test a CUDA op: draw random inputs on the CPU (odd sizes, and size 1), run the op on the
 // CPU and on copies of the inputs on the GPU, and call check_close with the op's name and its
@@ -17,13 +17,18 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "cuda/attention.h"
 
 namespace mone::cuda_test {
 
@@ -80,6 +85,34 @@ inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
   const Tensor x = to_cpu(a).contiguous(), y = to_cpu(b).contiguous();
   return std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
+}
+
+// A random CPU tensor rounded to `dtype` (f32 or bf16), and the same values in f64 for a reference.
+struct Input {
+  Tensor x;    // dtype
+  Tensor f64;  // exactly x's values
+};
+inline Input random_input(const Shape& shape, DType dtype, Generator& gen) {
+  const Tensor x = value_or_die(randn(shape, DType::kF32, gen).to(dtype));
+  return {x, value_or_die(x.to(DType::kF64))};
+}
+
+// max |x - ref| / max |ref| over two lists of values (1e-30 floor); a NaN or inf in x gives inf.
+inline double normwise_error(const std::vector<double>& x, const std::vector<double>& ref) {
+  REQUIRE(x.size() == ref.size());
+  double err = 0.0, scale = 1e-30;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i])) return std::numeric_limits<double>::infinity();
+    err = std::max(err, std::abs(x[i] - ref[i]));
+    scale = std::max(scale, std::abs(ref[i]));
+  }
+  return err / scale;
+}
+
+// "B 2, Tq 7, Tk 70, H 4, Hkv 2, hd 128", for CAPTURE.
+inline std::string dims_string(const cuda::AttentionDims& d) {
+  return "B " + std::to_string(d.b) + ", Tq " + std::to_string(d.tq) + ", Tk " + std::to_string(d.tk) + ", H " +
+         std::to_string(d.h) + ", Hkv " + std::to_string(d.hkv) + ", hd " + std::to_string(d.hd);
 }
 
 }  // namespace mone::cuda_test

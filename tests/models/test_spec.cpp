@@ -178,20 +178,20 @@ TEST_SUITE("unit") {
     CHECK(st.memory_f32.optimizer == 8 * P);
     CHECK(st.memory_bf16.weights == 6 * P);
     CHECK(st.memory_bf16.grads == 4 * P);
-    // A per token for tiny-dense at T = 256, by hand: per layer 4d + 2·kv·hd + H·T + 2d + 4I
-    // = 512 + 256 + 1024 + 256 + 1536 = 3584; two layers, plus 2d + 2V = 2304.
-    CHECK(st.activation_elements_per_token == 2 * 3584 + 2304);
-    CHECK(st.memory_f32.activations == 9472.0 * 512 * 4);
-    CHECK(st.memory_bf16.activations == 9472.0 * 512 * 2);
-    CHECK(st.memory_f32.total() == 16 * P + 9472.0 * 512 * 4);
+    // A per token for tiny-dense, by hand: per layer 4d + 2·kv·hd + H + 2d + 4I
+    // = 512 + 256 + 4 + 256 + 1536 = 2564; two layers, plus 2d + 2V = 2304.
+    CHECK(st.activation_elements_per_token == 2 * 2564 + 2304);
+    CHECK(st.memory_f32.activations == 7432.0 * 512 * 4);
+    CHECK(st.memory_bf16.activations == 7432.0 * 512 * 2);
+    CHECK(st.memory_f32.total() == 16 * P + 7432.0 * 512 * 4);
 
     // MoNE's gathered strategy saves K_N-wide up/product per slot; masked-dense saves D-wide ones.
     ModelSpec gathered = load_config("tiny_mone");
     gathered.set_mone_strategy(ModelSpec::GATHERED);
     ModelSpec masked = gathered;
     masked.set_mone_strategy(ModelSpec::MASKED_DENSE);
-    CHECK(activation_elements_per_token(masked, 256) -
-              activation_elements_per_token(gathered, 256) ==
+    CHECK(activation_elements_per_token(masked) -
+              activation_elements_per_token(gathered) ==
           2 * 2 * 2 * (128 - 32));  // layers · K · (up + product) · (D - K_N)
   }
 
