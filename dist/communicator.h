@@ -10,11 +10,13 @@
 //
 // The contract, as in MPI: every rank calls every collective, in the same order, with tensors of
 // the same shape and dtype (and the same root). Buffers are contiguous tensors on the backend's
-// device and are written in place. A collective that has not finished after timeout_s() returns
-// DeadlineExceeded naming the backend, the operation and the timeout: another rank died or hangs.
-// Messages do not name this rank: whoever prints them does ("mone train (MPI rank 1 of 2): ...").
-// The caller then calls abort(), which ends every rank of the job (a collective cannot be taken
-// back, so nothing else can continue safely).
+// device and are written in place. A collective that has not finished after timeout_s() (another
+// rank died or hangs) does not hang: MPI's watchdog ends the rank with a message naming it, the
+// call and the timeout (dist/mpi_communicator.h); NCCL aborts its communicator and returns
+// DeadlineExceeded. Any failed collective leaves the job unusable (a collective cannot be taken
+// back): the caller prints the Status, naming the rank ("mone train (MPI rank 1 of 2): ..."; the
+// messages here name the backend and the call, not the rank) and calls abort(), which ends every
+// rank of the job.
 //
 // Shape letters: R ranks (world_size). all_to_all's buffers are [R, ...]: row r goes to rank r.
 #pragma once

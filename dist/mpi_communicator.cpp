@@ -1,11 +1,11 @@
 #include "dist/mpi_communicator.h"
 
+#include "dist/watchdog.h"
+
 #if defined(MONE_WITH_MPI)
 
 #include <mpi.h>
-#include <sched.h>
 
-#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -61,8 +61,8 @@ class MpiCommunicator final : public Communicator {
   Status all_reduce_sum(const Tensor& buffer) override {
     MONE_RETURN_IF_ERROR(check_buffer("all_reduce_sum", buffer, true));
     MONE_ASSIGN_OR_RETURN(MPI_Datatype type, mpi_type("all_reduce_sum", buffer.dtype(), true));
-    return in_pieces(buffer, "all_reduce_sum", [&](void* p, int n, MPI_Request* r) {
-      return MPI_Iallreduce(MPI_IN_PLACE, p, n, type, MPI_SUM, comm_, r);
+    return in_pieces(buffer, "all_reduce_sum", [&](void* p, int n) {
+      return MPI_Allreduce(MPI_IN_PLACE, p, n, type, MPI_SUM, comm_);
     });
   }
 
@@ -70,16 +70,10 @@ class MpiCommunicator final : public Communicator {
     MONE_RETURN_IF_ERROR(check_buffer("broadcast", buffer, true));
     MONE_RETURN_IF_ERROR(check_root("broadcast", root, size_));
     MONE_ASSIGN_OR_RETURN(MPI_Datatype type, mpi_type("broadcast", buffer.dtype(), false));
-    return in_pieces(buffer, "broadcast", [&](void* p, int n, MPI_Request* r) {
-      return MPI_Ibcast(p, n, type, root, comm_, r);
-    });
+    return in_pieces(buffer, "broadcast", [&](void* p, int n) { return MPI_Bcast(p, n, type, root, comm_); });
   }
 
-  Status barrier() override {
-    MPI_Request request;
-    MONE_RETURN_IF_ERROR(call(MPI_Ibarrier(comm_, &request), "barrier"));
-    return wait(request, "barrier");
-  }
+  Status barrier() override { return guarded("barrier", [&] { return MPI_Barrier(comm_); }); }
 
   Status all_to_all(const Tensor& send, const Tensor& recv) override {
     MONE_RETURN_IF_ERROR(check_all_to_all(send, recv, size_, true));
@@ -88,11 +82,10 @@ class MpiCommunicator final : public Communicator {
     if (per_rank > INT_MAX) {
       return absl::InvalidArgumentError(absl::StrCat("all_to_all: ", per_rank, " elements per rank exceed MPI's int count"));
     }
-    MPI_Request request;
-    MONE_RETURN_IF_ERROR(call(MPI_Ialltoall(send.raw_data(), static_cast<int>(per_rank), type, recv.raw_data(),
-                                            static_cast<int>(per_rank), type, comm_, &request),
-                              "all_to_all"));
-    MONE_RETURN_IF_ERROR(wait(request, absl::StrCat("all_to_all of ", send.describe())));
+    const int n = static_cast<int>(per_rank);
+    MONE_RETURN_IF_ERROR(guarded(absl::StrCat("all_to_all of ", send.describe()), [&] {
+      return MPI_Alltoall(send.raw_data(), n, type, recv.raw_data(), n, type, comm_);
+    }));
     recv.bump_version();
     return absl::OkStatus();
   }
@@ -103,48 +96,34 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
-  Status call(int rc, const std::string& op) const {
+  // Runs the blocking MPI call `run` under the watchdog; an MPI error becomes a Status naming `op`
+  // (the collective and its buffer).
+  template <typename Run>
+  Status guarded(const std::string& op, Run run) {
+    watchdog_.arm(absl::StrCat("MPI rank ", rank_, " of ", size_, ": ", op), timeout_s());
+    const int rc = run();
+    watchdog_.disarm();
     if (rc == MPI_SUCCESS) return absl::OkStatus();
     return absl::InternalError(absl::StrCat(backend(), " ", op, " failed: ", mpi_error(rc),
                                             " (another rank may have died)"));
   }
 
-  // Polls `request` until it completes, failing after timeout_s().
-  // `op` names the collective and its buffer in messages.
-  Status wait(MPI_Request& request, const std::string& op) const {
-    using Clock = std::chrono::steady_clock;
-    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s());
-    for (;;) {
-      int done = 0;
-      MONE_RETURN_IF_ERROR(call(MPI_Test(&request, &done, MPI_STATUS_IGNORE), op));
-      if (done) return absl::OkStatus();
-      if (Clock::now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            backend(), " ", op, " did not complete within ", timeout_s(),
-            " s (collective_timeout_s): another rank died, hangs, or is that much slower; stopping the job"));
-      }
-      sched_yield();
-    }
-  }
-
-  // Runs `start` (a non-blocking collective) on consecutive pieces of at most kMaxCount elements,
-  // waiting for each.
-  template <typename Start>
-  Status in_pieces(const Tensor& buffer, const char* name, Start start) {
+  // Runs `run(pointer, count)` on consecutive pieces of at most kMaxCount elements.
+  template <typename Run>
+  Status in_pieces(const Tensor& buffer, const char* name, Run run) {
     const std::string op = absl::StrCat(name, " of ", buffer.describe());
     char* base = static_cast<char*>(buffer.raw_data());
     const size_t element = dtype_size(buffer.dtype());
     for (int64_t first = 0; first < buffer.numel(); first += kMaxCount) {
       const int n = static_cast<int>(std::min(kMaxCount, buffer.numel() - first));
-      MPI_Request request;
-      MONE_RETURN_IF_ERROR(call(start(base + first * element, n, &request), op));
-      MONE_RETURN_IF_ERROR(wait(request, op));
+      MONE_RETURN_IF_ERROR(guarded(op, [&] { return run(base + first * element, n); }));
     }
     buffer.bump_version();
     return absl::OkStatus();
   }
 
   MPI_Comm comm_;
+  Watchdog watchdog_;
   int rank_ = 0, size_ = 1;
 };
 
