@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: build with CUDA, run every test (the CUDA-labelled ones compare
-# each CUDA op with the CPU reference) and the benchmarks, in one command.
+# each CUDA op with the CPU reference, and run the NCCL communicator with one rank when the build
+# found NCCL) and the benchmarks, in one command. The NCCL all-reduce benchmark (one rank) runs
+# when NCCL is built and a GPU is visible; otherwise it says why and is skipped.
 #   bash scripts/gpu_check.sh            # results in build-gpu/ and printed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,3 +15,5 @@ ctest --output-on-failure -L cuda
 for b in bin/mone_bench_*; do
   [ -x "$b" ] && "$b"
 done
+# One-rank NCCL: every all-reduce through NCCL's stream and the polling (skipped without NCCL).
+bin/mone_bench_comm --backend nccl

@@ -198,14 +198,7 @@ TEST_SUITE("e2e") {
   }
 }
 
-// ---- failures: a background `mpirun -np 2 mone train` of many steps, and one rank killed ----
-
-// Starts `mpirun -np 2 mone train ...` in the background (output to log, exit code to rc_file).
-void start_background(const std::string& args, const std::string& log, const std::string& rc_file) {
-  const std::string command = "( " + mpirun(2) + mone_testing::mone_binary() + " " + args + " > " + log +
-                              " 2>&1; echo $? > " + rc_file + " ) &";
-  REQUIRE(std::system(command.c_str()) == 0);
-}
+// ---- failures: a background `mpirun -np 2 mone train` of many steps, and rank 1 signalled ----
 
 // The pid of the mone process of rank `rank` whose command line mentions `marker`; 0 if none.
 pid_t find_rank(const std::string& marker, int rank) {
@@ -231,69 +224,64 @@ bool wait_for_lines(const std::string& path, size_t lines, double seconds) {
   return false;
 }
 
-// Ends what is left of the job (on a failed check), by pid: the ranks of `marker`.
-void kill_leftovers(const std::string& marker) {
-  for (int rank = 0; rank < 2; ++rank) {
-    if (pid_t pid = find_rank(marker, rank)) ::kill(pid, SIGKILL);
+// Starts `mpirun -np 2 mone train` of a million steps of the tiny setup in dir (run directory
+// dir/run, plus `extra` flags) in the background, waits until it has logged 3 steps, sends `sig` to
+// rank 1 and waits at most 60 s for mpirun to end (what is left is killed, and the test fails).
+CommandResult signal_rank_1(const ScratchDir& dir, const std::string& extra, int sig) {
+  const std::string run = dir.file("run"), rc = dir.file("rc"), log = dir.file("log");
+  const std::string command = "( " + mpirun(2) + mone_testing::mone_binary() + " train --config " + tiny_setup(dir) +
+                              " --run-dir " + run + " --steps 1000000 --set eval_interval=0 " + extra + " > " + log +
+                              " 2>&1; echo $? > " + rc + " ) &";
+  REQUIRE(std::system(command.c_str()) == 0);
+  REQUIRE_MESSAGE(wait_for_lines(run + "/metrics.jsonl", 3, 60), read_text(log));
+  const pid_t victim = find_rank(run, 1);
+  REQUIRE(victim > 0);
+  REQUIRE(::kill(victim, sig) == 0);
+  const bool ended = wait_for_lines(rc, 1, 60);
+  for (int rank = 0; !ended && rank < 2; ++rank) {
+    if (pid_t pid = find_rank(run, rank)) ::kill(pid, SIGKILL);
   }
+  REQUIRE_MESSAGE(ended, "mpirun still running 60 s after rank 1 was signalled:\n" << read_text(log));
+  CHECK(find_rank(run, 0) == 0);  // nothing left running
+  CHECK(find_rank(run, 1) == 0);
+  return {std::stoi(read_text(rc)), read_text(log)};
 }
 
 TEST_SUITE("e2e") {
   TEST_CASE("a rank that dies or hangs makes the others stop with a message, within a timeout") {
     if (!mpi_available()) return;
-    for (const int how : {SIGKILL, SIGSTOP}) {
-      INFO((how == SIGKILL ? "rank 1 killed" : "rank 1 stopped"));
+    {
       ScratchDir dir;
-      const std::string run = dir.file("run"), rc = dir.file("rc"), log = dir.file("log");
-      // Far more steps than the test waits for; a 2 s collective timeout for the hung rank.
-      start_background("train --config " + tiny_setup(dir) + " --run-dir " + run +
-                           " --steps 1000000 --set eval_interval=0 --set collective_timeout_s=2",
-                       log, rc);
-      REQUIRE_MESSAGE(wait_for_lines(run + "/metrics.jsonl", 3, 60), read_text(log));
-      const pid_t victim = find_rank(run, 1);
-      REQUIRE(victim > 0);
-      REQUIRE(::kill(victim, how) == 0);
-      const bool ended = wait_for_lines(rc, 1, 60);
-      if (!ended) kill_leftovers(run);
-      REQUIRE_MESSAGE(ended, "mpirun still running 60 s after rank 1 was signalled:\n" << read_text(log));
-      const std::string out = read_text(log);
-      INFO(out);
-      CHECK(std::stoi(read_text(rc)) != 0);
-      if (how == SIGKILL) {
-        CHECK(out.find("rank 1") != std::string::npos);
-        CHECK(out.find("signal 9") != std::string::npos);  // mpirun: "... exited on signal 9 (Killed)"
-      } else {
-        CHECK(out.find("mone: MPI rank 0 of 2: ") != std::string::npos);  // the watchdog
-        CHECK(out.find("did not complete within 2 s (collective_timeout_s)") != std::string::npos);
-      }
-      CHECK(find_rank(run, 0) == 0);  // nothing left running
-      CHECK(find_rank(run, 1) == 0);
+      const CommandResult killed = signal_rank_1(dir, "", SIGKILL);
+      INFO(killed.output);
+      CHECK(killed.exit_code != 0);
+      CHECK(killed.output.find("rank 1") != std::string::npos);
+      CHECK(killed.output.find("signal 9") != std::string::npos);  // mpirun: "... exited on signal 9 (Killed)"
+    }
+    {
+      // A stopped rank never answers: rank 0's watchdog ends it after collective_timeout_s.
+      ScratchDir dir;
+      const CommandResult hung = signal_rank_1(dir, "--set collective_timeout_s=2", SIGSTOP);
+      INFO(hung.output);
+      CHECK(hung.exit_code != 0);
+      CHECK(hung.output.find("mone: MPI rank 0 of 2: ") != std::string::npos);
+      CHECK(hung.output.find("did not complete within 2 s (collective_timeout_s)") != std::string::npos);
     }
   }
 
   TEST_CASE("SIGTERM to one rank stops every rank at the end of the same step, with a checkpoint") {
     if (!mpi_available()) return;
     ScratchDir dir;
-    const std::string run = dir.file("run"), rc = dir.file("rc"), log = dir.file("log");
-    start_background("train --config " + tiny_setup(dir) + " --run-dir " + run + " --steps 1000000 --set eval_interval=0",
-                     log, rc);
-    REQUIRE_MESSAGE(wait_for_lines(run + "/metrics.jsonl", 3, 60), read_text(log));
-    const pid_t victim = find_rank(run, 1);
-    REQUIRE(victim > 0);
-    REQUIRE(::kill(victim, SIGTERM) == 0);
-    const bool ended = wait_for_lines(rc, 1, 60);
-    if (!ended) kill_leftovers(run);
-    REQUIRE(ended);
-    const std::string out = read_text(log);
-    INFO(out);
-    CHECK(std::stoi(read_text(rc)) == 0);
-    CHECK(out.find("stopped (a signal to another rank)") != std::string::npos);
+    const CommandResult stopped = signal_rank_1(dir, "", SIGTERM);
+    INFO(stopped.output);
+    CHECK(stopped.exit_code == 0);
+    CHECK(stopped.output.find("stopped (a signal to another rank)") != std::string::npos);
     // The checkpoint is of the last logged step: both ranks stopped there.
-    const auto metrics = read_metrics(run + "/metrics.jsonl");
+    const auto metrics = read_metrics(dir.file("run/metrics.jsonl"));
     const int64_t last = metrics.back()["step"];
     char name[32];
-    std::snprintf(name, sizeof name, "/step_%08lld", static_cast<long long>(last));
-    auto state = train::read_trainer_state(run + name);
+    std::snprintf(name, sizeof name, "run/step_%08lld", static_cast<long long>(last));
+    auto state = train::read_trainer_state(dir.file(name));
     REQUIRE(state.ok());
     CHECK(state->data_position == static_cast<uint64_t>(last));
   }
