@@ -2,6 +2,7 @@
 //
 // Builds the TrainSpec (the --config file, or the resumed run's own spec), applies the flags and
 // then the --set overrides, and runs train/trainer.h's run_training. docs/TRAINING.md has it all.
+// Under `mpirun -np R` every rank runs this with an MPI communicator (docs/DISTRIBUTED.md).
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "dist/communicator.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpointing.h"
 #include "train/train_spec.h"
@@ -69,12 +71,14 @@ StatusOr<proto::TrainSpec> build_spec(const TrainFlags& f, std::string& source) 
   return spec;
 }
 
-Status run_train(const TrainFlags& f) {
+Status train_on(dist::Communicator& comm, const TrainFlags& f) {
   train::TrainOptions options;
+  options.comm = &comm;
   MONE_ASSIGN_OR_RETURN(proto::TrainSpec spec, build_spec(f, options.source));
   options.resume = f.resume;
   options.stop_after_step = f.stop_after.value_or(0);
   MONE_ASSIGN_OR_RETURN(train::TrainSummary summary, train::run_training(spec, options));
+  if (comm.rank() != 0) return absl::OkStatus();
   std::fprintf(stderr, "%s at step %lld/%lld: loss %.4f", summary.stopped_early ? "stopped" : "done",
                static_cast<long long>(summary.final_step), static_cast<long long>(summary.total_steps),
                summary.final_loss);
@@ -82,6 +86,19 @@ Status run_train(const TrainFlags& f) {
   if (!summary.last_checkpoint.empty()) std::fprintf(stderr, "; checkpoint %s", summary.last_checkpoint.c_str());
   std::fprintf(stderr, "\n");
   return absl::OkStatus();
+}
+
+Status run_train(const TrainFlags& f) {
+  // MPI when mpirun started this process, else a single process.
+  MONE_ASSIGN_OR_RETURN(std::unique_ptr<dist::Communicator> comm, dist::open_communicator());
+  const Status status = train_on(*comm, f);
+  if (!status.ok() && comm->world_size() > 1) {
+    // The other ranks wait in a collective for this one: say which rank failed, and end them all.
+    std::fprintf(stderr, "mone train (%s rank %d of %d): %s\n", comm->backend().c_str(), comm->rank(),
+                 comm->world_size(), std::string(status.message()).c_str());
+    comm->abort(1);
+  }
+  return status;
 }
 
 }  // namespace
@@ -97,7 +114,9 @@ void add_train_command(CLI::App& app) {
       "continues exactly. docs/TRAINING.md explains every field. Examples:\n"
       "  mone train --config configs/train/tiny_mone.textproto\n"
       "  mone train --config configs/train/tiny_mone.textproto --steps 600 --set warmup_steps=50\n"
-      "  mone train --resume runs/tiny_mone");
+      "  mone train --resume runs/tiny_mone\n"
+      "Data parallel over R processes (docs/DISTRIBUTED.md): batch_size / R sequences per rank:\n"
+      "  mpirun -np 2 mone train --config configs/train/tiny_mone.textproto --threads 1");
   cmd->add_option("--config,-c", f->config, "TrainSpec textproto");
   cmd->add_option("--set", f->sets, "Override any TrainSpec field: field=value (repeatable)");
   cmd->add_option("--model", f->model, "ModelSpec textproto (replaces the spec's model)");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: run every `cuda` test and the GPU benchmark from the bundle
 # that scripts/gpu_bundle.sh made on the build machine, and end with one table: op, dtype, max
-# error against the CPU (and its tolerance), time.
+# error against the CPU (and its tolerance), time. It also runs the NCCL communicator with one rank
+# (mone_bench_comm --backend nccl), which says why and is skipped when NCCL was not built.
 #
 #   bash scripts/gpu_check.sh                   # unpacks out/gpu_bundle/mone_gpu_bundle.tar.gz into /tmp
 #   MONE_GPU_BUNDLE=dir bash scripts/gpu_check.sh
@@ -81,6 +82,14 @@ say "gpu_check: mone_bench_cuda"
 MONE_BENCH_REPORT="$bench" timeout 240 "$bundle/bin/mone_bench_cuda" >> "$log" 2>&1 ||
   { say "gpu_check: mone_bench_cuda failed or ran out of time"; status=1; }
 sed -n '/^# mone_bench_cuda/,$p' "$log" | grep -E '^(#|-|\||Peak)' | head -80
+
+# ---- one-rank NCCL: every all-reduce through NCCL's stream and the polling ----
+if [ -x "$bundle/bin/mone_bench_comm" ]; then
+  say "gpu_check: mone_bench_comm --backend nccl"
+  timeout 60 "$bundle/bin/mone_bench_comm" --backend nccl >> "$log" 2>&1 ||
+    { say "gpu_check: mone_bench_comm (NCCL) failed"; status=1; }
+  tail -5 "$log"
+fi
 
 # ---- one table: op, dtype, max error (tolerance), time ----
 python3 - "$errors" "$bench" <<'PY'

@@ -10,6 +10,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   doctest-dev libopenblas-openmp-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev
+  libopenmpi-dev openmpi-bin
   fortunes fortune-mod
 )
 missing=()

@@ -1,5 +1,5 @@
-// Runs the built `mone` binary as a user would, capturing stdout+stderr and the exit code.
-// Shared by the CLI and trainer tests.
+// Runs the built `mone` binary (or any command line) as a user would, capturing stdout+stderr and
+// the exit code. Shared by the CLI, trainer and distributed tests.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -18,10 +18,10 @@ struct CommandResult {
 
 inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
 
-inline CommandResult run_mone(const std::string& args) {
-  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+// Runs a shell command line, capturing its stdout and stderr.
+inline CommandResult run_command(const std::string& command) {
   CommandResult r;
-  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
+  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buffer[4096];
   size_t n;
@@ -29,6 +29,11 @@ inline CommandResult run_mone(const std::string& args) {
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+inline CommandResult run_mone(const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_command(mone_binary() + " " + args);
 }
 
 }  // namespace mone_testing

@@ -88,10 +88,11 @@ models::NamedTensorList moment_tensors(const models::ParameterList& params, cons
 Status load_optimizer(const std::string& path, const models::ParameterList& params, AdamW& optimizer,
                       int64_t expected_step) {
   MONE_ASSIGN_OR_RETURN(SafetensorsFile file, read_safetensors(path));
+  // The whole state, shaped like the parameters; load_state keeps this rank's share (ZeRO-1).
   std::vector<Tensor> m, v;
-  for (size_t i = 0; i < optimizer.exp_avg().size(); ++i) {
-    MONE_ASSIGN_OR_RETURN(Tensor mi, Tensor::zeros_like(optimizer.exp_avg()[i]));
-    MONE_ASSIGN_OR_RETURN(Tensor vi, Tensor::zeros_like(optimizer.exp_avg_sq()[i]));
+  for (const auto& p : params) {
+    MONE_ASSIGN_OR_RETURN(Tensor mi, Tensor::zeros_like(p.param.value()));
+    MONE_ASSIGN_OR_RETURN(Tensor vi, Tensor::zeros_like(p.param.value()));
     m.push_back(std::move(mi));
     v.push_back(std::move(vi));
   }

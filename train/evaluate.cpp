@@ -54,7 +54,7 @@ Status backward_mean(const autograd::Variable& loss, int64_t n) {
 double EvalResult::perplexity() const { return std::exp(mean.ce); }
 
 StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader& reader, int64_t max_batches,
-                              bool with_grads) {
+                              bool with_grads, int rank, int ranks) {
   const int64_t available = reader.num_batches();
   const int64_t n = max_batches > 0 ? std::min(max_batches, available) : available;
   const int64_t B = reader.batch_size(), T = reader.seq_len();
@@ -63,17 +63,18 @@ StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader
 
   EvalResult result;
   std::vector<int32_t> inputs(B * T), targets(B * T);
-  for (int64_t j = 0; j < n; ++j) {
+  const int64_t mine = n > rank ? (n - rank - 1) / ranks + 1 : 0;  // this rank's batches: rank, rank + ranks, ...
+  for (int64_t j = rank; j < n; j += ranks) {
     MONE_RETURN_IF_ERROR(reader.read(j, inputs.data(), targets.data()));
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector(inputs, {B, T}));
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, model.forward(ids, tgt));
     result.mean += LossValues::of(out);
-    if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, n));
+    if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, mine));
   }
-  result.batches = n;
-  result.tokens = n * B * T;
-  if (n > 0) result.mean = result.mean.scaled(1.0 / static_cast<double>(n));
+  result.batches = mine;
+  result.tokens = mine * B * T;
+  if (mine > 0) result.mean = result.mean.scaled(1.0 / static_cast<double>(mine));
   return result;
 }
 

@@ -47,8 +47,10 @@ struct EvalResult {
 // max_batches <= 0). Every batch has B·T targets, so the mean over batches is the mean over tokens.
 // with_grads: also accumulates the gradient of the mean total training loss into the parameters'
 // grads (the caller zeroes them first); otherwise nothing is recorded on the tape.
+// Data parallelism: rank `rank` of `ranks` evaluates only the batches j with j mod ranks = rank
+// (batches and mean are over those); the trainer combines the ranks' results.
 StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader& reader, int64_t max_batches,
-                              bool with_grads = false);
+                              bool with_grads = false, int rank = 0, int ranks = 1);
 
 // {"val_loss": mean CE, "val_total_loss": CE + weighted aux terms, "val_load_balance", "val_z_loss",
 //  "val_neuron_loss", "val_perplexity": exp(CE), "val_batches": n, "val_tokens"}; another prefix

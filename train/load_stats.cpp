@@ -35,6 +35,25 @@ void LoadStats::reset() {
   }
 }
 
+Status LoadStats::sum_over_ranks(dist::Communicator& comm) {
+  if (comm.world_size() == 1 || tokens_.empty()) return absl::OkStatus();
+  // Every count, layer by layer, in one flat i64 buffer.
+  std::vector<int64_t*> counts;
+  for (size_t l = 0; l < tokens_.size(); ++l) {
+    for (int64_t& c : tokens_[l]) counts.push_back(&c);
+    for (auto& expert : neurons_[l]) {
+      for (int64_t& c : expert) counts.push_back(&c);
+    }
+  }
+  std::vector<int64_t> flat;
+  for (const int64_t* c : counts) flat.push_back(*c);
+  MONE_ASSIGN_OR_RETURN(Tensor buffer, Tensor::from_vector(flat, {static_cast<int64_t>(flat.size())}));
+  MONE_RETURN_IF_ERROR(comm.all_reduce_sum(buffer));
+  const int64_t* summed = buffer.data<int64_t>();
+  for (size_t i = 0; i < counts.size(); ++i) *counts[i] = summed[i];
+  return absl::OkStatus();
+}
+
 nlohmann::ordered_json LoadStats::expert_load_json() const { return tokens_; }
 
 nlohmann::ordered_json LoadStats::neuron_load_json() const {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dist/communicator.h"
 #include "models/ffn.h"
 
 namespace mone::train {
@@ -23,6 +24,9 @@ class LoadStats {
   // Adds one forward pass's per-layer statistics (ModelOutput::layers).
   void add(const std::vector<models::FfnAux>& layers);
   void reset();
+  // Data parallelism: every rank's counts become the sum over the ranks (one all-reduce), so the
+  // logs describe the whole batch. Every rank must call it at the same step.
+  Status sum_over_ranks(dist::Communicator& comm);
   bool empty() const { return tokens_.empty(); }
 
   // [[tokens per expert] per layer]

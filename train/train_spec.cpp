@@ -90,6 +90,8 @@ Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source) {
   MONE_RETURN_IF_ERROR(positive(source, "seq_len", spec.seq_len()));
   MONE_RETURN_IF_ERROR(positive(source, "grad_accum_steps", spec.grad_accum_steps()));
   MONE_RETURN_IF_ERROR(positive(source, "lr", spec.lr()));
+  MONE_RETURN_IF_ERROR(positive(source, "grad_bucket_mb", spec.grad_bucket_mb()));
+  MONE_RETURN_IF_ERROR(positive(source, "collective_timeout_s", spec.collective_timeout_s()));
   if (spec.seq_len() > spec.model().max_position_embeddings()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": field seq_len = ", spec.seq_len(),
                                                    ": exceeds the model's max_position_embeddings (",
