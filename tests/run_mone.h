@@ -18,10 +18,10 @@ struct CommandResult {
 
 inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
 
-inline CommandResult run_mone(const std::string& args) {
-  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+// Runs `shell_command` with sh, capturing stdout+stderr and the exit code.
+inline CommandResult run_shell(const std::string& shell_command) {
   CommandResult r;
-  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
+  std::FILE* pipe = ::popen(("(" + shell_command + ") 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buffer[4096];
   size_t n;
@@ -29,6 +29,17 @@ inline CommandResult run_mone(const std::string& args) {
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+inline CommandResult run_mone(const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_shell(mone_binary() + " " + args);
+}
+
+// `mone args` run from working directory `dir`, as a user who is somewhere else than the build.
+inline CommandResult run_mone_in(const std::string& dir, const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_shell("cd '" + dir + "' && " + mone_binary() + " " + args);
 }
 
 }  // namespace mone_testing
