@@ -30,6 +30,8 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.
 void add_eval_command(CLI::App& app);
+// mone runs RUN_DIR...: checkpoints and metrics of run directories.
+void add_runs_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

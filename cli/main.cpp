@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   mone::cli::add_train_command(app);
   mone::cli::add_eval_command(app);
   mone::cli::add_generate_command(app);
+  mone::cli::add_runs_command(app);
   mone::cli::add_bench_command(app);
 
   return mone::cli::run_command_line(app, argc, argv);
