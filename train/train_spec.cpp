@@ -16,11 +16,11 @@ namespace mone::train {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 Status parse_into(const std::string& text, const std::string& source, proto::TrainSpec& spec) {
   return models::merge_textproto(text, source, &spec);
 }
-
-namespace fs = std::filesystem;
 
 Status positive(const std::string& source, const char* field, double value) {
   if (value > 0) return absl::OkStatus();
