@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -27,12 +28,23 @@ using proto::ModelSpec;
 // occurs in the text at or before the reported position, we point at its last such occurrence.
 class ParseErrors : public google::protobuf::io::ErrorCollector {
  public:
+  struct Position {
+    int line, column;  // zero-based; column in bytes
+    bool operator<(const Position& o) const {
+      return line != o.line ? line < o.line : column < o.column;
+    }
+  };
+  struct Error {
+    std::optional<Position> at;  // none when protobuf knows no position
+    std::string message;
+  };
+
   explicit ParseErrors(const std::string& text) : lines_(absl::StrSplit(text, '\n')) {}
 
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (line < 0) {  // protobuf knows no position
-      errors_.push_back(message);
+      errors_.push_back({std::nullopt, message});
       return;
     }
     std::optional<Position> best;
@@ -40,25 +52,11 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
       const std::optional<Position> found = last_occurrence(word, {line, column});
       if (found && (!best || *best < *found)) best = found;
     }
-    const Position at = best.value_or(Position{line, column});
-    errors_.push_back(absl::StrCat(at.line + 1, ":", at.column + 1, ": ", message));
+    errors_.push_back({best.value_or(Position{line, column}), message});
   }
   void AddWarning(int line, google::protobuf::io::ColumnNumber column,
                   const std::string& message) override {}
-  std::string joined() const { return absl::StrJoin(errors_, "; "); }
-  bool empty() const { return errors_.empty(); }
-
- private:
-  struct Position {
-    int line, column;  // zero-based
-    bool operator<(const Position& o) const {
-      return line != o.line ? line < o.line : column < o.column;
-    }
-  };
-
-  static bool is_word_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  }
+  const std::vector<Error>& errors() const { return errors_; }
 
   // The "..."-quoted words of `message` that look like identifiers (field or enum value names).
   static std::vector<std::string> quoted_identifiers(const std::string& message) {
@@ -72,6 +70,11 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
       }
     }
     return words;
+  }
+
+ private:
+  static bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   }
 
   // The last whole-word occurrence of `word` that starts at or before `limit`.
@@ -91,8 +94,35 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
   }
 
   std::vector<std::string> lines_;
-  std::vector<std::string> errors_;
+  std::vector<Error> errors_;
 };
+
+// The enum field called `name` anywhere inside messages of type `d` (nested messages included).
+const google::protobuf::FieldDescriptor* find_enum_field(const google::protobuf::Descriptor* d,
+                                                         const std::string& name) {
+  std::vector<const google::protobuf::Descriptor*> todo = {d};
+  for (size_t i = 0; i < todo.size(); ++i) {
+    for (int f = 0; f < todo[i]->field_count(); ++f) {
+      const google::protobuf::FieldDescriptor* field = todo[i]->field(f);
+      if (field->enum_type() != nullptr && field->name() == name) return field;
+      const google::protobuf::Descriptor* m = field->message_type();
+      if (m != nullptr && std::find(todo.begin(), todo.end(), m) == todo.end()) todo.push_back(m);
+    }
+  }
+  return nullptr;
+}
+
+// For `Unknown enumeration value of "x" for field "f".`: the enum field f, and the value x.
+struct UnknownEnum {
+  const google::protobuf::FieldDescriptor* field = nullptr;
+  std::string value;
+};
+UnknownEnum unknown_enum(const std::string& message, const google::protobuf::Descriptor* d) {
+  if (message.rfind("Unknown enumeration value", 0) != 0) return {};
+  const std::vector<std::string> words = ParseErrors::quoted_identifiers(message);
+  if (words.size() != 2) return {};
+  return {find_enum_field(d, words[1]), words[0]};
+}
 
 // "<source>: field <name> = <value>: <why>"
 template <typename T>
@@ -268,17 +298,69 @@ Status validate_model_spec(const proto::ModelSpec& spec, const std::string& sour
   return validate_magnitude(spec, src);
 }
 
-Status merge_textproto(const std::string& text, const std::string& source_name,
+Status merge_textproto(const std::string& text_in, const std::string& source_name,
                        google::protobuf::Message* message) {
-  ParseErrors errors(text);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.MergeFromString(text, message)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source_name, ":",
-        errors.empty() ? absl::StrCat(" not a ", message->GetDescriptor()->name(), " textproto") : errors.joined()));
+  // Parse (not Merge) into a fresh message, so a singular field given twice is an error; then
+  // merge that into `message`. An enum value in another letter case ("sigmoid", as config.json
+  // writes it) is rewritten to its name and the text parsed again.
+  std::string text = text_in;
+  const google::protobuf::Descriptor* d = message->GetDescriptor();
+  for (;;) {
+    ParseErrors errors(text);
+    google::protobuf::TextFormat::Parser parser;
+    parser.RecordErrorsTo(&errors);
+    std::unique_ptr<google::protobuf::Message> parsed(message->New());
+    if (parser.ParseFromString(text, parsed.get())) {
+      message->MergeFrom(*parsed);
+      return absl::OkStatus();
+    }
+    if (errors.errors().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(source_name, ": not a ", d->name(), " textproto"));
+    }
+    const ParseErrors::Error& first = errors.errors().front();
+    const UnknownEnum bad = unknown_enum(first.message, d);
+    const google::protobuf::EnumValueDescriptor* value =
+        bad.field ? find_enum_value(bad.field->enum_type(), bad.value) : nullptr;
+    if (value != nullptr && first.at) {  // e.g. "sigmoid": write SIGMOID there and parse again
+      std::vector<std::string> lines = absl::StrSplit(text, '\n');
+      lines[first.at->line].replace(first.at->column, bad.value.size(), value->name());
+      text = absl::StrJoin(lines, "\n");
+      continue;
+    }
+    std::vector<std::string> messages;
+    for (const ParseErrors::Error& e : errors.errors()) {
+      std::string m = e.at ? absl::StrCat(e.at->line + 1, ":", e.at->column + 1, ": ", e.message) : e.message;
+      const UnknownEnum u = unknown_enum(e.message, d);
+      if (u.field) absl::StrAppend(&m, " Allowed: ", enum_value_names(u.field->enum_type()), " (any letter case).");
+      messages.push_back(m);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", absl::StrJoin(messages, "; ")));
   }
-  return absl::OkStatus();
+}
+
+const google::protobuf::EnumValueDescriptor* find_enum_value(const google::protobuf::EnumDescriptor* type,
+                                                             std::string_view name) {
+  for (int i = 0; i < type->value_count(); ++i) {
+    const std::string& n = type->value(i)->name();
+    if (n.size() == name.size() &&
+        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+        })) {
+      return type->value(i);
+    }
+  }
+  return nullptr;
+}
+
+std::string enum_value_names(const google::protobuf::EnumDescriptor* type) {
+  std::vector<std::string> names;
+  for (int i = 0; i < type->value_count(); ++i) names.push_back(type->value(i)->name());
+  return absl::StrJoin(names, ", ");
+}
+
+std::string lower_case(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,

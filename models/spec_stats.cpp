@@ -85,17 +85,17 @@ int64_t count_activated_params(const ModelSpec& s) {
          p.lm_head + p.norms;
 }
 
+double straight_through_flops_per_token(const ModelSpec& s) {
+  if (s.ffn_type() != ModelSpec::MONE || s.neuron_topk_backward() != ModelSpec::STRAIGHT_THROUGH) return 0.0;
+  const double d = s.hidden_size(), L = s.num_hidden_layers(), kn = effective_neuron_topk(s);
+  double flops = 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
+  if (s.sparsify_shared_expert()) flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
+  return flops;
+}
+
 double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
   const double d = s.hidden_size(), L = s.num_hidden_layers(), T = seq_len;
-  double flops = 6.0 * activated_matmul_params(s) + 6.0 * L * T * d;
-  if (s.ffn_type() == ModelSpec::MONE && s.neuron_topk_backward() == ModelSpec::STRAIGHT_THROUGH) {
-    const double kn = effective_neuron_topk(s);
-    flops += 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
-    if (s.sparsify_shared_expert()) {
-      flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
-    }
-  }
-  return flops;
+  return 6.0 * activated_matmul_params(s) + 6.0 * L * T * d + straight_through_flops_per_token(s);
 }
 
 double activation_elements_per_token(const ModelSpec& s) {
@@ -137,6 +137,7 @@ StatusOr<SpecStats> compute_spec_stats(const ModelSpec& spec, int64_t batch_size
   st.batch_size = batch_size;
   st.seq_len = seq_len;
   st.training_flops_per_token = training_flops_per_token(spec, seq_len);
+  st.straight_through_flops_per_token = straight_through_flops_per_token(spec);
   st.activation_elements_per_token = activation_elements_per_token(spec);
   const double activations = st.activation_elements_per_token * batch_size * seq_len;
   st.memory_f32 = memory_estimate(st.total_params, activations, /*bf16=*/false);

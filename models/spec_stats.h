@@ -83,6 +83,7 @@ struct SpecStats {
   int64_t batch_size = 0;
   int64_t seq_len = 0;
   double training_flops_per_token = 0;
+  double straight_through_flops_per_token = 0;  // the STRAIGHT_THROUGH term inside it (0 for HARD)
   double activation_elements_per_token = 0;  // A
   MemoryEstimate memory_f32, memory_bf16;
 };
@@ -96,6 +97,8 @@ StatusOr<SpecStats> compute_spec_stats(const proto::ModelSpec& spec, int64_t bat
 ParamBreakdown count_params(const proto::ModelSpec& spec);
 int64_t count_activated_params(const proto::ModelSpec& spec);  // embeddings included
 double training_flops_per_token(const proto::ModelSpec& spec, int64_t seq_len);
+// The straight-through extra of training_flops_per_token (0 unless MONE with STRAIGHT_THROUGH).
+double straight_through_flops_per_token(const proto::ModelSpec& spec);
 double activation_elements_per_token(const proto::ModelSpec& spec);
 
 // Human-readable numbers, five significant digits: 926073856 -> "926.07M",

@@ -35,7 +35,8 @@ nlohmann::json state_json(const TrainerState& s) {
           {"train_spec_sha256", s.train_spec_sha256},
           {"model_spec_sha256", s.model_spec_sha256},
           {"train_spec", s.train_spec_text},
-          {"model_spec", s.model_spec_text}};
+          {"model_spec", s.model_spec_text},
+          {"load_window", s.load_window}};
 }
 
 // Reads json[key] as T, or an error naming the file and the key.
@@ -162,6 +163,7 @@ StatusOr<TrainerState> read_trainer_state(const std::string& dir) {
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec_sha256", path, s.model_spec_sha256));
   MONE_RETURN_IF_ERROR(read_key(j, "train_spec", path, s.train_spec_text));
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec", path, s.model_spec_text));
+  if (auto it = j.find("load_window"); it != j.end()) s.load_window = *it;  // absent before it was kept
   if (s.step < 0 || s.optimizer_step < 0 || s.optimizer_step > s.step) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": inconsistent step ", s.step, " / optimizer_step ",
                                                    s.optimizer_step));
@@ -174,12 +176,19 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
   ResumePoint point;
   MONE_ASSIGN_OR_RETURN(point.dir, find_resumable_checkpoint(run_dir, &point.warnings));
   MONE_ASSIGN_OR_RETURN(point.state, read_trainer_state(point.dir));
-  const std::string ours = models::model_spec_to_text(model_spec);
-  if (point.state.model_spec_text != ours) {
+  // The name is a label: renaming the model changes nothing it computes.
+  proto::ModelSpec theirs_spec;
+  MONE_RETURN_IF_ERROR(models::merge_textproto(point.state.model_spec_text,
+                                               join_path(point.dir, kTrainerStateFileName) + " (model_spec)",
+                                               &theirs_spec));
+  theirs_spec.clear_name();
+  proto::ModelSpec ours_spec = model_spec;
+  ours_spec.clear_name();
+  const std::string theirs = models::model_spec_to_text(theirs_spec), ours = models::model_spec_to_text(ours_spec);
+  if (theirs != ours) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", point.dir, " was trained with a different model spec than this run (",
-                     first_difference(point.state.model_spec_text, ours),
-                     "); resume with the same model spec, or start a new run directory"));
+                     first_difference(theirs, ours), "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));
   MONE_RETURN_IF_ERROR(

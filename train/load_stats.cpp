@@ -56,6 +56,31 @@ Status LoadStats::sum_over_ranks(dist::Communicator& comm) {
 
 nlohmann::ordered_json LoadStats::expert_load_json() const { return tokens_; }
 
+nlohmann::json LoadStats::counts_json() const {
+  if (empty()) return nullptr;
+  return {{"tokens", tokens_}, {"neurons", neurons_}};
+}
+
+StatusOr<LoadStats> LoadStats::from_counts_json(const nlohmann::json& counts, const std::string& source) {
+  LoadStats s;
+  if (counts.is_null()) return s;
+  auto bad = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": key \"load_window\" is not {\"tokens\": [L][E], "
+                                                   "\"neurons\": [L][E][D]} of counts"));
+  };
+  try {
+    counts.at("tokens").get_to(s.tokens_);
+    counts.at("neurons").get_to(s.neurons_);
+  } catch (const nlohmann::json::exception&) {
+    return bad();
+  }
+  if (s.tokens_.size() != s.neurons_.size()) return bad();
+  for (size_t l = 0; l < s.tokens_.size(); ++l) {
+    if (s.neurons_[l].size() != s.tokens_[l].size()) return bad();
+  }
+  return s;
+}
+
 nlohmann::ordered_json LoadStats::neuron_load_json() const {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (size_t l = 0; l < tokens_.size(); ++l) {

@@ -10,11 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dist/communicator.h"
+#include "core/status.h"
 #include "models/ffn.h"
 
 namespace mone::train {
@@ -33,6 +35,12 @@ class LoadStats {
   nlohmann::ordered_json expert_load_json() const;
   // [{"active_fraction": f, "mean_rate": r, "max_rate": m} per layer]
   nlohmann::ordered_json neuron_load_json() const;
+
+  // The raw counts of the window, {"tokens": [L][E], "neurons": [L][E][D]} (null when empty), for a
+  // checkpoint: a resumed run then logs the same load as an uninterrupted one.
+  nlohmann::json counts_json() const;
+  // The inverse; errors name `source` (the file) when the shape is wrong.
+  static StatusOr<LoadStats> from_counts_json(const nlohmann::json& counts, const std::string& source);
 
  private:
   std::vector<std::vector<int64_t>> tokens_;                // [L][E]

@@ -1,7 +1,5 @@
 #include "train/model_config.h"
 
-#include <cctype>
-
 #include <google/protobuf/descriptor.h>
 
 #include "models/spec.h"
@@ -10,16 +8,6 @@ namespace mone::train {
 namespace {
 
 using Field = google::protobuf::FieldDescriptor;
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 Status wrong_type(const std::string& source, const std::string& key, const char* expected) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\" must be ", expected));
@@ -48,10 +36,11 @@ Status set_field(proto::ModelSpec& spec, const Field* f, const nlohmann::json& v
       return absl::OkStatus();
     case Field::CPPTYPE_ENUM: {
       if (!value.is_string()) return wrong_type(source, key, "a string");
-      const auto* v = f->enum_type()->FindValueByName(upper(value.get<std::string>()));
+      const auto* v = models::find_enum_value(f->enum_type(), value.get<std::string>());
       if (v == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(source, ": key \"", key, "\" has an unknown value \"", value.get<std::string>(), "\""));
+        return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\" has an unknown value \"",
+                                                       value.get<std::string>(), "\"; allowed: ",
+                                                       models::lower_case(models::enum_value_names(f->enum_type()))));
       }
       r->SetEnum(&spec, f, v);
       return absl::OkStatus();
@@ -83,7 +72,7 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
       case Field::CPPTYPE_DOUBLE: config[f->name()] = r->GetDouble(spec, f); break;
       case Field::CPPTYPE_BOOL: config[f->name()] = r->GetBool(spec, f); break;
       case Field::CPPTYPE_STRING: config[f->name()] = r->GetString(spec, f); break;
-      case Field::CPPTYPE_ENUM: config[f->name()] = lower(r->GetEnum(spec, f)->name()); break;
+      case Field::CPPTYPE_ENUM: config[f->name()] = models::lower_case(r->GetEnum(spec, f)->name()); break;
       default: break;
     }
   }

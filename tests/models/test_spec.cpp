@@ -289,6 +289,45 @@ TEST_SUITE("unit") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("enum values in any letter case; an unknown one lists the allowed values") {
+    const std::string base =
+        "vocab_size: 64\nhidden_size: 32\nnum_hidden_layers: 1\nnum_attention_heads: 2\n"
+        "max_position_embeddings: 16\nffn_type: mone\nnum_experts: 4\nmoe_intermediate_size: 32\n";
+    // config.json's spellings, as a user copies them from a checkpoint.
+    auto lower = parse_model_spec(base + "hidden_act: sigmoid\nneuron_topk_backward: straight_through\n"
+                                         "mone_strategy: Masked_Dense\n", "lower.textproto");
+    REQUIRE_MESSAGE(lower.ok(), lower.status().message());
+    CHECK(lower->hidden_act() == ModelSpec::SIGMOID);
+    CHECK(lower->neuron_topk_backward() == ModelSpec::STRAIGHT_THROUGH);
+    CHECK(lower->mone_strategy() == ModelSpec::MASKED_DENSE);
+    CHECK(lower->ffn_type() == ModelSpec::MONE);
+    // Nested in another message (a TrainSpec's model) too: merge_textproto serves both.
+    auto gelu = parse_model_spec("vocab_size: 64\nhidden_act: gelu\n", "g.textproto");
+    REQUIRE_FALSE(gelu.ok());
+    const std::string msg(gelu.status().message());
+    CHECK(contains(msg, "g.textproto:2:13:"));  // at gelu
+    CHECK(contains(msg, "\"gelu\""));
+    CHECK(contains(msg, "Allowed: SILU, SIGMOID (any letter case)."));
+    auto ffn = parse_model_spec("ffn_type: sparse\n", "f.textproto");
+    REQUIRE_FALSE(ffn.ok());
+    CHECK(contains(std::string(ffn.status().message()), "Allowed: DENSE, MOE, MONE"));
+  }
+
+  TEST_CASE("a singular field given twice is an error naming its second line") {
+    auto twice = parse_model_spec("vocab_size: 64\nhidden_size: 128\nnum_hidden_layers: 2\nhidden_size: 64\n",
+                                  "twice.textproto");
+    REQUIRE_FALSE(twice.ok());
+    const std::string msg(twice.status().message());
+    CHECK(contains(msg, "twice.textproto:4:"));
+    CHECK(contains(msg, "hidden_size"));
+    CHECK(contains(msg, "specified multiple times"));
+    // Merging a second text into a message is still an override (that is what --set does).
+    ModelSpec spec;
+    REQUIRE(merge_textproto("hidden_size: 128", "a", &spec).ok());
+    REQUIRE(merge_textproto("hidden_size: 64", "b", &spec).ok());
+    CHECK(spec.hidden_size() == 64);
+  }
+
   TEST_CASE("a missing spec file is NotFound and names the path") {
     auto r = load_model_spec("/nonexistent/dir/model.textproto");
     REQUIRE_FALSE(r.ok());
