@@ -29,9 +29,22 @@ __global__ void scale_kernel(const D* a, int64_t n, float s, D* out) {
   }
 }
 
+__global__ void add_counts_kernel(int64_t* dst, const int64_t* src, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    dst[i] += src[i];
+  }
+}
+
 }  // namespace
 
 // ---- launchers ----
+
+cudaError_t add_counts(int64_t* dst, const int64_t* src, int64_t n, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  add_counts_kernel<<<grid_stride_blocks(n), kBlock, 0, stream>>>(dst, src, n);
+  return cudaGetLastError();
+}
 
 template <typename T>
 cudaError_t binary_forward(ops::BinaryOp op, const T* a, int64_t na, const T* b, int64_t nb, T* out,

@@ -22,6 +22,9 @@ cudaError_t binary_forward(ops::BinaryOp op, const T* a, int64_t na, const T* b,
 template <typename T>
 cudaError_t scale(const T* a, int64_t n, float s, T* out, cudaStream_t stream);
 
+// dst[i] += src[i] over i64 counts (statistics accumulated on the device).
+cudaError_t add_counts(int64_t* dst, const int64_t* src, int64_t n, cudaStream_t stream);
+
 }  // namespace mone::cuda
 
 #define MONE_CUDA_ELEMENTWISE_LAUNCHERS(T)                                                                     \

@@ -60,11 +60,37 @@ StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", Bi
 StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", BinaryOp::kSub, a, b); }
 StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", BinaryOp::kMul, a, b); }
 
+// dst += src over i64 counts.
+Status add_counts_into(const char* op, const Tensor& dst, const Tensor& src) {
+  switch (dst.device().type) {
+    case DeviceType::kCPU: {
+      int64_t* d = dst.data<int64_t>();
+      const int64_t* s = src.data<int64_t>();
+      for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+      return absl::OkStatus();
+    }
+    case DeviceType::kCUDA:
+      return cuda::to_status(
+          cuda::add_counts(dst.data<int64_t>(), src.data<int64_t>(), dst.numel(), cuda::current_stream()), op);
+  }
+  return absl::OkStatus();
+}
+
 Status add_into(const Tensor& dst, const Tensor& src_in) {
   constexpr const char* op = "add_into";
-  MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"dst", &dst}, {"src", &src_in}}));
+  if (dst.defined() && dst.dtype() == DType::kI64) {
+    MONE_RETURN_IF_ERROR(check_same(op, {{"dst", &dst}, {"src", &src_in}}));
+    MONE_RETURN_IF_ERROR(check_shape(op, src_in, dst.shape(), "src"));
+  } else {
+    MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"dst", &dst}, {"src", &src_in}}));
+  }
   if (!dst.is_contiguous()) return absl::InvalidArgumentError(absl::StrCat(op, ": dst ", dst.describe(), " is not contiguous"));
-  MONE_RETURN_IF_ERROR(binary_into(op, BinaryOp::kAdd, dst, src_in.contiguous(), dst));
+  const Tensor src = src_in.contiguous();
+  if (dst.dtype() == DType::kI64) {
+    MONE_RETURN_IF_ERROR(add_counts_into(op, dst, src));
+  } else {
+    MONE_RETURN_IF_ERROR(binary_into(op, BinaryOp::kAdd, dst, src, dst));
+  }
   dst.bump_version();
   return absl::OkStatus();
 }

@@ -15,7 +15,8 @@ StatusOr<Tensor> sub(const Tensor& a, const Tensor& b);
 StatusOr<Tensor> mul(const Tensor& a, const Tensor& b);
 StatusOr<Tensor> scale(const Tensor& a, double s);
 // dst += src in place (same shape, dtype and device; dst contiguous); bumps dst's version. Not
-// differentiable: how autograd accumulates a gradient it owns.
+// differentiable: how autograd accumulates a gradient it owns, and (in i64) how training sums the
+// experts' and neurons' load over the steps between two logs without reading the device.
 Status add_into(const Tensor& dst, const Tensor& src);
 
 struct BinaryGrads {

@@ -278,7 +278,7 @@ StatusOr<StepOutcome> train_step(Run& r, double lr) {
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, r.model->forward(ids, tgt));
     o.mean += LossValues::of(out);
-    r.load.add(out.layers);
+    MONE_RETURN_IF_ERROR(r.load.add(out.layers));
     MONE_RETURN_IF_ERROR(backward_mean(out.loss, A));
   }
   o.mean = o.mean.scaled(1.0 / static_cast<double>(A));
