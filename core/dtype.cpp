@@ -28,6 +28,8 @@ const char* dtype_name(DType t) {
 
 bool is_floating(DType t) { return t == DType::kF32 || t == DType::kF64 || t == DType::kBF16; }
 
+DType accumulation_dtype(DType t) { return t == DType::kBF16 ? DType::kF32 : t; }
+
 std::string Device::to_string() const {
   return is_cpu() ? std::string("cpu") : absl::StrCat("cuda:", index);
 }

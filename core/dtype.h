@@ -14,6 +14,9 @@ enum class DType : uint8_t { kF32, kF64, kBF16, kI32, kI64 };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 bool is_floating(DType t);
+// The dtype sums and results of reductions over t are kept in: f32 for bf16 (mixed precision:
+// losses, log-sum-exps, accumulators), t itself for every other dtype.
+DType accumulation_dtype(DType t);
 
 // Maps a C++ element type to its DType: dtype_of<float>() == DType::kF32.
 template <typename T> constexpr DType dtype_of();

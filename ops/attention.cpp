@@ -39,9 +39,6 @@ StatusOr<cuda::AttentionDims> cuda_dims(const char* op, const cpu::AttentionDims
   return cuda::AttentionDims{d.b, d.tq, d.tk, d.h, d.hkv, d.hd};
 }
 
-// The row logsumexp is kept in the accumulation type: f64 for f64, f32 for f32 and bf16.
-DType lse_dtype(DType input) { return input == DType::kF64 ? DType::kF64 : DType::kF32; }
-
 }  // namespace
 
 StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
@@ -49,7 +46,7 @@ StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, con
   const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
   AttentionForward f;
   MONE_ASSIGN_OR_RETURN(f.out, new_tensor(q.shape(), q.dtype(), q.device()));
-  MONE_ASSIGN_OR_RETURN(f.lse, new_tensor({d.b, d.h, d.tq}, lse_dtype(q.dtype()), q.device()));
+  MONE_ASSIGN_OR_RETURN(f.lse, new_tensor({d.b, d.h, d.tq}, accumulation_dtype(q.dtype()), q.device()));
   switch (q.device().type) {
     case DeviceType::kCPU:
       MONE_DISPATCH_FLOAT(q.dtype(), "attention", {
@@ -79,7 +76,7 @@ StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Ten
   MONE_RETURN_IF_ERROR(check_shape(op, grad_out_in, q_in.shape(), "grad_out"));
   MONE_RETURN_IF_ERROR(check_shape(op, forward.out, q_in.shape(), "forward.out"));
   MONE_RETURN_IF_ERROR(check_shape(op, forward.lse, {d.b, d.h, d.tq}, "forward.lse"));
-  MONE_RETURN_IF_ERROR(check_dtype(op, forward.lse, lse_dtype(q_in.dtype()), "forward.lse"));
+  MONE_RETURN_IF_ERROR(check_dtype(op, forward.lse, accumulation_dtype(q_in.dtype()), "forward.lse"));
   if (forward.lse.device() != q_in.device()) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": forward.lse is on another device: ",
                                                    describe_args({{"q", &q_in}, {"forward.lse", &forward.lse}})));

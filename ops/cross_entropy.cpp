@@ -36,8 +36,9 @@ StatusOr<CrossEntropyForward> cross_entropy(const Tensor& logits_in, const Tenso
   const Tensor logits = logits_in.contiguous();
   const int64_t N = logits.size(0), V = logits.size(1);
   CrossEntropyForward fwd;
-  MONE_ASSIGN_OR_RETURN(fwd.loss, new_tensor({}, logits.dtype(), logits.device()));
-  MONE_ASSIGN_OR_RETURN(fwd.lse, new_tensor({N}, logits.dtype(), logits.device()));
+  const DType acc = accumulation_dtype(logits.dtype());
+  MONE_ASSIGN_OR_RETURN(fwd.loss, new_tensor({}, acc, logits.device()));
+  MONE_ASSIGN_OR_RETURN(fwd.lse, new_tensor({N}, acc, logits.device()));
   switch (logits.device().type) {
     case DeviceType::kCPU: {
       const Tensor t = index_as_i64(targets);
@@ -66,8 +67,8 @@ StatusOr<CrossEntropyForward> cross_entropy(const Tensor& logits_in, const Tenso
       MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), "cross_entropy", {
         MONE_RETURN_IF_ERROR(cuda::to_status(
             cuda::cross_entropy_forward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(), N, V, ignore_index,
-                                                  fwd.count, fwd.lse.data<scalar_t>(), row_loss.data<double>(),
-                                                  fwd.loss.data<scalar_t>(), cuda::current_stream()),
+                                                  fwd.count, fwd.lse.data<float>(), row_loss.data<double>(),
+                                                  fwd.loss.data<float>(), cuda::current_stream()),
             "cross_entropy"));
       });
       return fwd;
@@ -80,10 +81,15 @@ StatusOr<Tensor> cross_entropy_backward(const Tensor& grad_loss, const Tensor& l
                                         const Tensor& lse_in, int64_t ignore_index, int64_t count) {
   const char* op = "cross_entropy_backward";
   MONE_RETURN_IF_ERROR(check_logits_and_targets(op, logits_in, targets, ignore_index));
-  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_loss", &grad_loss}, {"logits", &logits_in}, {"lse", &lse_in}}));
-  MONE_RETURN_IF_ERROR(check_dim(op, grad_loss, 0, "grad_loss"));
   const int64_t N = logits_in.size(0), V = logits_in.size(1);
+  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_loss", &grad_loss}, {"lse", &lse_in}}));
+  MONE_RETURN_IF_ERROR(check_dtype(op, lse_in, accumulation_dtype(logits_in.dtype()), "lse"));
+  MONE_RETURN_IF_ERROR(check_dim(op, grad_loss, 0, "grad_loss"));
   MONE_RETURN_IF_ERROR(check_shape(op, lse_in, {N}, "lse"));
+  if (lse_in.device() != logits_in.device()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": ", describe_args({{"logits", &logits_in}, {"lse", &lse_in}}), ": not on one device"));
+  }
   if (count < 0 || count > N) {
     return absl::InvalidArgumentError(absl::StrCat(op, ": count ", count, " is outside [0, N = ", N, "]"));
   }
@@ -104,8 +110,8 @@ StatusOr<Tensor> cross_entropy_backward(const Tensor& grad_loss, const Tensor& l
       MONE_ASSIGN_OR_RETURN(const Tensor t, targets.contiguous().to(DType::kI64));
       MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), op, {
         MONE_RETURN_IF_ERROR(cuda::to_status(
-            cuda::cross_entropy_backward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(), lse.data<scalar_t>(),
-                                                   N, V, ignore_index, grad_loss.data<scalar_t>(), count,
+            cuda::cross_entropy_backward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(), lse.data<float>(),
+                                                   N, V, ignore_index, grad_loss.data<float>(), count,
                                                    grad_logits.data<scalar_t>(), cuda::current_stream()),
             op));
       });

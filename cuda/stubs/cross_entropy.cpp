@@ -4,13 +4,13 @@
 namespace mone::cuda {
 
 template <typename T>
-cudaError_t cross_entropy_forward(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, T*, double*, T*,
-                                  cudaStream_t) {
+cudaError_t cross_entropy_forward(const T*, const int64_t*, int64_t, int64_t, int64_t, int64_t, float*, double*,
+                                  float*, cudaStream_t) {
   return cudaErrorNoDevice;
 }
 template <typename T>
-cudaError_t cross_entropy_backward(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, const T*, int64_t,
-                                   T*, cudaStream_t) {
+cudaError_t cross_entropy_backward(const T*, const int64_t*, const float*, int64_t, int64_t, int64_t, const float*,
+                                   int64_t, T*, cudaStream_t) {
   return cudaErrorNoDevice;
 }
 
