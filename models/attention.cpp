@@ -1,6 +1,7 @@
 #include "models/attention.h"
 
 #include "autograd/attention.h"
+#include "autograd/cast.h"
 #include "autograd/matmul.h"
 #include "autograd/rope.h"
 #include "autograd/shape.h"
@@ -25,10 +26,15 @@ StatusOr<Variable> Attention::forward(const Variable& x, KvCache* cache) const {
   const int64_t B = x.shape()[0], T = x.shape()[1], H = config_.heads, Hkv = config_.kv_heads;
   const int64_t hd = config_.d / H;
   const int64_t offset = cache ? cache->length() : 0;
+  // The weights in x's dtype (a differentiable cast under mixed precision).
+  MONE_ASSIGN_OR_RETURN(Variable wq, autograd::cast(q_proj_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(Variable wk, autograd::cast(k_proj_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(Variable wv, autograd::cast(v_proj_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(Variable wo, autograd::cast(o_proj_, x.dtype()));
   // Project, split heads, rotate q and k by their positions.
-  MONE_ASSIGN_OR_RETURN(Variable q, autograd::linear(x, q_proj_));
-  MONE_ASSIGN_OR_RETURN(Variable k, autograd::linear(x, k_proj_));
-  MONE_ASSIGN_OR_RETURN(Variable v, autograd::linear(x, v_proj_));
+  MONE_ASSIGN_OR_RETURN(Variable q, autograd::linear(x, wq));
+  MONE_ASSIGN_OR_RETURN(Variable k, autograd::linear(x, wk));
+  MONE_ASSIGN_OR_RETURN(Variable v, autograd::linear(x, wv));
   MONE_ASSIGN_OR_RETURN(q, autograd::reshape(q, {B, T, H, hd}));
   MONE_ASSIGN_OR_RETURN(k, autograd::reshape(k, {B, T, Hkv, hd}));
   MONE_ASSIGN_OR_RETURN(v, autograd::reshape(v, {B, T, Hkv, hd}));
@@ -44,7 +50,7 @@ StatusOr<Variable> Attention::forward(const Variable& x, KvCache* cache) const {
   }
   MONE_ASSIGN_OR_RETURN(Variable a, autograd::attention(q, k, v));
   MONE_ASSIGN_OR_RETURN(a, autograd::reshape(a, {B, T, H * hd}));
-  return autograd::linear(a, o_proj_);
+  return autograd::linear(a, wo);
 }
 
 }  // namespace mone::models

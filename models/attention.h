@@ -25,8 +25,9 @@ class Attention {
   // q,k,v,o projections drawn from normal(0, std); o_proj from normal(0, out_std).
   Attention(const AttentionConfig& config, DType dtype, Generator& gen, double std, double out_std,
             const std::string& prefix);
-  // x [B, T, d] -> [B, T, d]. With a cache, positions continue after the cached ones and the new
-  // keys and values are appended to it (generation; run under NoGradGuard).
+  // x [B, T, d] -> [B, T, d], computed in x's dtype (the weights are cast to it). With a cache,
+  // positions continue after the cached ones and the new keys and values are appended to it
+  // (generation; run under NoGradGuard).
   StatusOr<Variable> forward(const Variable& x, KvCache* cache = nullptr) const;
   void collect(ParameterList& out) const;
 

@@ -1,11 +1,29 @@
 #include "models/ffn.h"
 
+#include "autograd/cast.h"
 #include "autograd/elementwise.h"
 #include "autograd/moe.h"
 #include "ops/moe_dispatch.h"
 #include "ops/moe_losses.h"
 
 namespace mone::models {
+
+namespace {
+
+// gate, up and down in the activations' dtype: a differentiable cast each under mixed precision,
+// the weights themselves otherwise (models/transformer.h, "Precision").
+struct SwigluUse {
+  Variable gate, up, down;
+};
+StatusOr<SwigluUse> in_dtype(const SwigluWeights& w, DType dtype) {
+  SwigluUse u;
+  MONE_ASSIGN_OR_RETURN(u.gate, autograd::cast(w.gate, dtype));
+  MONE_ASSIGN_OR_RETURN(u.up, autograd::cast(w.up, dtype));
+  MONE_ASSIGN_OR_RETURN(u.down, autograd::cast(w.down, dtype));
+  return u;
+}
+
+}  // namespace
 
 SwigluWeights::SwigluWeights(int64_t d, int64_t width, DType dtype, Generator& gen, double std, double out_std,
                              const std::string& prefix)
@@ -49,8 +67,8 @@ DenseFfn::DenseFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, 
     : config_(c), weights_(c.d, c.width, dtype, gen, std, out_std, prefix) {}
 
 StatusOr<Variable> DenseFfn::forward(const Variable& x, FfnAux*) const {
-  MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), weights_.gate, weights_.up, weights_.down,
-                                                   config_.expert(config_.width)));
+  MONE_ASSIGN_OR_RETURN(SwigluUse w, in_dtype(weights_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), w.gate, w.up, w.down, config_.expert(config_.width)));
   return r.y;
 }
 
@@ -74,27 +92,34 @@ void MoeFfn::collect(ParameterList& out) const {
 StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
   const FfnConfig& c = config_;
   // 1. Route: probabilities over all E experts, the top K per token and their weights.
-  MONE_ASSIGN_OR_RETURN(auto route, autograd::router(x, router_, c.top_k, c.norm_topk_prob));
+  MONE_ASSIGN_OR_RETURN(Variable router, autograd::cast(router_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(auto route, autograd::router(x, router, c.top_k, c.norm_topk_prob));
   // 2. Dispatch: a counting sort of (token, slot) by expert; each expert's rows are contiguous.
   MONE_ASSIGN_OR_RETURN(ops::DispatchPlan plan, ops::build_dispatch(route.expert_ids, c.experts));
   MONE_ASSIGN_OR_RETURN(Variable x_perm, autograd::permute(x, plan));
   // 3. Every expert on its rows, in one op. MoNE keeps K_N neurons per row; MoE is K_N = D.
-  MONE_ASSIGN_OR_RETURN(auto experts, autograd::mone_ffn(x_perm, plan.offsets, experts_.gate, experts_.up,
-                                                         experts_.down, c.expert(c.neuron_topk)));
+  MONE_ASSIGN_OR_RETURN(SwigluUse w, in_dtype(experts_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(auto experts,
+                        autograd::mone_ffn(x_perm, plan.offsets, w.gate, w.up, w.down, c.expert(c.neuron_topk)));
   // 4. Combine: each token's weighted sum over its K slots, in fixed slot order.
   MONE_ASSIGN_OR_RETURN(Variable y, autograd::combine(experts.y, route.weights, plan));
   // 5. Shared experts see every token (dense unless the spec sparsifies them).
   for (const auto& s : shared_) {
-    MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), s.gate, s.up, s.down, c.expert(c.shared_neuron_topk)));
+    MONE_ASSIGN_OR_RETURN(SwigluUse sw, in_dtype(s, x.dtype()));
+    MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), sw.gate, sw.up, sw.down, c.expert(c.shared_neuron_topk)));
     MONE_ASSIGN_OR_RETURN(y, autograd::add(y, r.y));
   }
   if (aux) {
-    MONE_ASSIGN_OR_RETURN(aux->load_balance, autograd::load_balance_loss(route.probs, plan.counts, c.top_k));
-    MONE_ASSIGN_OR_RETURN(aux->z_loss, autograd::z_loss(route.logits));
+    // The losses are reduced in f32 under mixed precision: their bf16 inputs are upcast first.
+    MONE_ASSIGN_OR_RETURN(Variable probs, autograd::upcast(route.probs));
+    MONE_ASSIGN_OR_RETURN(Variable logits, autograd::upcast(route.logits));
+    MONE_ASSIGN_OR_RETURN(aux->load_balance, autograd::load_balance_loss(probs, plan.counts, c.top_k));
+    MONE_ASSIGN_OR_RETURN(aux->z_loss, autograd::z_loss(logits));
     // L_NG of this layer: the mean over the experts that received tokens.
     if (c.neuron_topk < c.width) {
-      MONE_ASSIGN_OR_RETURN(aux->neuron_loss, autograd::neuron_balance_loss(experts.g, experts.idx, plan.offsets,
-                                                                            c.neuron_loss_form));
+      MONE_ASSIGN_OR_RETURN(Variable g, autograd::upcast(experts.g));
+      MONE_ASSIGN_OR_RETURN(aux->neuron_loss,
+                            autograd::neuron_balance_loss(g, experts.idx, plan.offsets, c.neuron_loss_form));
     }
     aux->tokens_per_expert = plan.counts;
     MONE_ASSIGN_OR_RETURN(aux->neuron_counts, ops::neuron_counts(experts.idx, plan.offsets, c.width));

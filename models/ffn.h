@@ -58,7 +58,7 @@ struct FfnConfig {
 class Ffn {
  public:
   virtual ~Ffn() = default;
-  // x [N, d] -> [N, d]; fills *aux when given.
+  // x [N, d] -> [N, d] in x's dtype (the weights are cast to it); fills *aux when given.
   virtual StatusOr<Variable> forward(const Variable& x, FfnAux* aux) const = 0;
   virtual void collect(ParameterList& out) const = 0;
 };

@@ -2,12 +2,14 @@
 
 #include <cmath>
 
+#include "autograd/cast.h"
 #include "autograd/cross_entropy.h"
 #include "autograd/elementwise.h"
 #include "autograd/embedding.h"
 #include "autograd/matmul.h"
 #include "autograd/norm.h"
 #include "autograd/shape.h"
+#include "ops/common.h"
 
 namespace mone::models {
 
@@ -49,6 +51,28 @@ StatusOr<Variable> total_loss(const Variable& ce, const std::vector<std::pair<do
   return total;
 }
 
+// Whether a model with `params` parameters may compute in `compute` on `device`.
+Status check_compute_dtype(DType params, DType compute, Device device) {
+  if (compute == params) return absl::OkStatus();
+  if (compute != DType::kBF16 || params != DType::kF32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compute dtype ", dtype_name(compute), " over ", dtype_name(params),
+        " parameters: a model computes in its parameters' dtype, or in bf16 over f32 parameters (mixed precision)"));
+  }
+  if (device.is_cuda()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("bf16 mixed precision runs on CUDA only (the CPU kernels compute in f32 and f64), and this model "
+                   "is on ", device.to_string(), ": train on a GPU (--device cuda), or in f32 on the CPU"));
+}
+
+// User indices (ids, targets) on `device`, checked on the host first (ops/common.h's policy): a
+// tensor already on the host is not copied for the check, one on the device is read back once.
+StatusOr<Tensor> checked_indices(const char* name, const Tensor& t, const ops::IndexRange& range, Device device) {
+  MONE_ASSIGN_OR_RETURN(const Tensor host, t.to(Device::cpu()));
+  MONE_RETURN_IF_ERROR(ops::check_indices("model forward", host, name, range));
+  return t.to(device);
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpec& spec, uint64_t seed, DType dtype) {
@@ -56,6 +80,7 @@ StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpe
   std::unique_ptr<Transformer> m(new Transformer());
   m->spec_ = spec;
   m->dtype_ = dtype;
+  m->compute_dtype_ = dtype;
   Generator gen(seed);
   const int64_t d = spec.hidden_size(), V = spec.vocab_size(), L = spec.num_hidden_layers();
   const double std = spec.initializer_range();
@@ -104,19 +129,35 @@ StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targ
     return absl::InvalidArgumentError(absl::StrCat("model forward: sequence length ", past + T,
                                                    " exceeds max_position_embeddings ", spec_.max_position_embeddings()));
   }
+  if (targets.defined() && targets.shape() != ids.shape()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model forward: targets ", targets.describe(), " do not match ids ", ids.describe()));
+  }
+  const Device device = this->device();
+  const int64_t V = spec_.vocab_size();
+  MONE_ASSIGN_OR_RETURN(const Tensor ids_here, checked_indices("ids", ids, {V, "V"}, device));
+  Tensor targets_here;
+  if (targets.defined()) {
+    MONE_ASSIGN_OR_RETURN(targets_here, checked_indices("targets", targets, {V, "V", -1, "ignore_index"}, device));
+  }
   if (caches && caches->size() != blocks_.size()) caches->resize(blocks_.size());
   const double eps = spec_.rms_norm_eps();
+  // Each use of a weight in the compute dtype (itself unless mixed precision casts it).
+  auto w = [this](const Variable& weight) { return autograd::cast(weight, compute_dtype_); };
 
   ModelOutput out;
-  MONE_ASSIGN_OR_RETURN(Variable x, autograd::embedding(embed_, ids));  // [B, T, d]
+  MONE_ASSIGN_OR_RETURN(Variable embed, w(embed_));
+  MONE_ASSIGN_OR_RETURN(Variable x, autograd::embedding(embed, ids_here));  // [B, T, d]
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const Block& b = blocks_[i];
     // h = x + Attn(RMSNorm(x))
-    MONE_ASSIGN_OR_RETURN(Variable n1, autograd::rmsnorm(x, b.input_norm, eps));
+    MONE_ASSIGN_OR_RETURN(Variable input_norm, w(b.input_norm));
+    MONE_ASSIGN_OR_RETURN(Variable n1, autograd::rmsnorm(x, input_norm, eps));
     MONE_ASSIGN_OR_RETURN(Variable a, b.attention->forward(n1, caches ? &(*caches)[i] : nullptr));
     MONE_ASSIGN_OR_RETURN(Variable h, autograd::add(x, a));
     // out = h + Ffn(RMSNorm(h)), the FFN on the flattened tokens
-    MONE_ASSIGN_OR_RETURN(Variable n2, autograd::rmsnorm(h, b.post_attention_norm, eps));
+    MONE_ASSIGN_OR_RETURN(Variable post_attention_norm, w(b.post_attention_norm));
+    MONE_ASSIGN_OR_RETURN(Variable n2, autograd::rmsnorm(h, post_attention_norm, eps));
     MONE_ASSIGN_OR_RETURN(n2, autograd::reshape(n2, {N, d}));
     FfnAux aux;
     MONE_ASSIGN_OR_RETURN(Variable f, b.ffn->forward(n2, &aux));
@@ -124,18 +165,17 @@ StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targ
     MONE_ASSIGN_OR_RETURN(x, autograd::add(h, f));
     out.layers.push_back(std::move(aux));
   }
-  MONE_ASSIGN_OR_RETURN(x, autograd::rmsnorm(x, final_norm_, eps));
+  MONE_ASSIGN_OR_RETURN(Variable final_norm, w(final_norm_));
+  MONE_ASSIGN_OR_RETURN(x, autograd::rmsnorm(x, final_norm, eps));
   MONE_ASSIGN_OR_RETURN(x, autograd::reshape(x, {N, d}));
-  MONE_ASSIGN_OR_RETURN(Variable logits, autograd::linear(x, lm_head_));  // [N, V]
+  MONE_ASSIGN_OR_RETURN(Variable lm_head, w(lm_head_));
+  MONE_ASSIGN_OR_RETURN(Variable logits, autograd::linear(x, lm_head));  // [N, V]
   if (!targets.defined()) {
     out.logits = logits;
     return out;
   }
-  if (targets.shape() != ids.shape()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model forward: targets ", targets.describe(), " do not match ids ", ids.describe()));
-  }
-  MONE_ASSIGN_OR_RETURN(Tensor flat_targets, targets.reshape({N}));
+  MONE_ASSIGN_OR_RETURN(Tensor flat_targets, targets_here.reshape({N}));
+  // In f32 for bf16 logits (ops/cross_entropy.h): the loss terms below add up in f32.
   MONE_ASSIGN_OR_RETURN(out.ce, autograd::cross_entropy(logits, flat_targets));
 
   std::vector<Variable> lb, z, ng;
@@ -151,6 +191,34 @@ StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targ
                                                       {spec_.router_z_loss_coef(), out.z_loss},
                                                       {spec_.neuron_aux_loss_coef(), out.neuron_loss}}));
   return out;
+}
+
+Device Transformer::device() const { return params_.front().param.device(); }
+
+Status Transformer::set_compute_dtype(DType dtype) {
+  MONE_RETURN_IF_ERROR(check_compute_dtype(dtype_, dtype, device()));
+  compute_dtype_ = dtype;
+  return absl::OkStatus();
+}
+
+Status Transformer::to(Device device) {
+  if (device == this->device()) return absl::OkStatus();
+  MONE_RETURN_IF_ERROR(check_compute_dtype(dtype_, compute_dtype_, device));
+  std::vector<Tensor> moved;
+  for (const NamedParameter& p : params_) {
+    StatusOr<Tensor> t = p.param.value().to(device);
+    if (!t.ok()) {
+      return Status(t.status().code(), absl::StrCat("moving the model to ", device.to_string(), ": parameter ", p.name,
+                                                    " (", p.param.value().describe(), "): ", t.status().message()));
+    }
+    moved.push_back(*std::move(t));
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Variable v = params_[i].param;  // a handle: the modules hold the same variable
+    v.zero_grad();
+    v.set_value(std::move(moved[i]));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mone::models

@@ -7,7 +7,16 @@
 //
 // Initialisation (also in docs/SPECS.md): every weight matrix from normal(0, initializer_range);
 // output projections (o_proj and every down_proj) scaled by 1/sqrt(2·layers); RMSNorm weights 1.
-// Parameters are drawn in the order collect() lists them, from one Generator(seed).
+// Parameters are drawn in the order collect() lists them, from one Generator(seed), on the CPU;
+// to(device) then moves them, so a model has the same weights on every device.
+//
+// Precision. The forward computes in compute_dtype(): the parameters' own dtype, or bf16 over f32
+// parameters on CUDA (mixed precision). Then every use of a weight is a differentiable cast of the
+// f32 master to bf16 (autograd/cast.h), so the activations, the attention and FFN products and the
+// KV cache are bf16 (kernels accumulate in f32), the losses are reduced in f32 (cross-entropy
+// returns f32 for bf16 logits; the auxiliary losses take f32 copies of their bf16 inputs), and
+// each weight's gradient reaches its master through the cast's backward, in f32, where the
+// gradients of several uses (tied embeddings) add up.
 //
 // Shape letters: B batch, T sequence, N = B·T, d width, V vocabulary.
 #pragma once
@@ -37,16 +46,31 @@ class Transformer {
   static StatusOr<std::unique_ptr<Transformer>> create(const proto::ModelSpec& spec, uint64_t seed,
                                                        DType dtype = DType::kF32);
 
-  // ids [B, T] (i32/i64), targets [B, T] or undefined. With targets: the losses; without: logits.
-  // Token ids outside the vocabulary are an error naming the position. caches (one per layer)
-  // are for generation.
+  // ids [B, T] (i32/i64), targets [B, T] or undefined. With targets: the losses; without: logits
+  // [N, V] in the compute dtype. ids and targets are user data, checked on the host (the index
+  // policy of ops/common.h: a CUDA tensor is read back once for it) before they are copied to the
+  // model's device: an id outside [0, V), or a target outside it that is not -1 (ignored), is an
+  // error naming the tensor and the position. caches (one per layer, on the model's device, in the
+  // compute dtype) are for generation.
   StatusOr<ModelOutput> forward(const Tensor& ids, const Tensor& targets,
                                 std::vector<KvCache>* caches = nullptr) const;
+
+  // Moves every parameter's value to `device` and drops the gradients; the values are copied
+  // first and replaced only when every copy succeeded, so a failure leaves the model as it was.
+  // checkpoint_tensors then slices the moved values (views on the device). Nothing happens when
+  // the model is there already. Refused when the compute dtype would not run there (bf16 on the CPU).
+  Status to(Device device);
+  Device device() const;
+
+  // The dtype forward computes in: dtype() (the default), or bf16 when the parameters are f32 and
+  // on CUDA. Anything else is an error that says why (the CPU kernels compute in f32 and f64).
+  Status set_compute_dtype(DType dtype);
+  DType compute_dtype() const { return compute_dtype_; }
 
   // Every parameter under its Hugging Face name, in a fixed order.
   const ParameterList& parameters() const { return params_; }
   const proto::ModelSpec& spec() const { return spec_; }
-  DType dtype() const { return dtype_; }
+  DType dtype() const { return dtype_; }  // the parameters' (the masters' under mixed precision)
 
  private:
   struct Block {
@@ -58,6 +82,7 @@ class Transformer {
 
   proto::ModelSpec spec_;
   DType dtype_ = DType::kF32;
+  DType compute_dtype_ = DType::kF32;
   Variable embed_, final_norm_, lm_head_;
   std::vector<Block> blocks_;
   ParameterList params_;
