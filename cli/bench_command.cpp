@@ -16,6 +16,7 @@ void add_bench_command(CLI::App& app) {
   struct Args {
     std::string config, model;
     int64_t threads = 0, vocab_size = 0;
+    std::string device = "cpu", precision = "f32";  // a --config's spec sets the defaults
     bool json = false;
     train::TrainBenchOptions options;
   };
@@ -24,7 +25,11 @@ void add_bench_command(CLI::App& app) {
   t->add_option("--config", args->config, "A train spec (its model, batch size and sequence length)");
   t->add_option("--model", args->model, "A model spec (instead of --config)");
   t->footer(
-      "Random tokens, no data needed; nothing is written. Results belong in docs/PERF.md. Example:\n"
+      "Random tokens, no data needed; nothing is written. Results belong in docs/PERF.md. With\n"
+      "--device cuda (a GPU machine; scripts/gpu_check.sh runs mone-925m and mone-2.81b so) each\n"
+      "step ends with a device synchronize, MFU is against the cuBLAS GEMM peak of the precision\n"
+      "(bf16 or f32) measured first, and the caching allocator's peak memory is printed: whether\n"
+      "the model trains on that GPU at this batch. Example:\n"
       "  mone bench train --config configs/train/tiny_mone.textproto --steps 5 --warmup 1");
   t->add_option("--batch-size", args->options.batch_size, "Sequences per step (default: the config's, else 16)")
       ->check(at_least(1));
@@ -34,9 +39,14 @@ void add_bench_command(CLI::App& app) {
   t->add_option("--warmup", args->options.warmup_steps, "Untimed warmup steps")->check(at_least(0))->capture_default_str();
   t->add_option("--threads", args->threads, "OpenMP/BLAS threads (0: all cores)")->check(at_least(0))->capture_default_str();
   t->add_option("--vocab-size", args->vocab_size, "Override the model's vocabulary")->check(at_least(1));
-  t->add_option("--peak-flops", args->options.peak_flops, "Peak FLOP/s for MFU (0: measure sgemm 512^3)")
+  t->add_option("--peak-flops", args->options.peak_flops,
+                  "Peak FLOP/s for MFU (0: measure sgemm 512^3 on the CPU, cuBLAS 8192^3 on CUDA)")
       ->check(at_least(0))
       ->capture_default_str();
+  t->add_option("--device", args->device, "cpu or cuda (default: the config's, else cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  t->add_option("--precision", args->precision, "f32, or bf16 mixed precision on cuda (default: the config's, else f32)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   t->add_option("--save-step", args->options.save_step_dir,
                 "Also write the step's initial weights (config.json, model.safetensors) and batch "
                 "(batch.safetensors) to this folder, for scripts/bench_vs_torch.sh");
@@ -52,6 +62,8 @@ void add_bench_command(CLI::App& app) {
       spec = ts.model();
       if (t->count("--batch-size") == 0) args->options.batch_size = ts.batch_size();
       if (t->count("--seq-len") == 0) args->options.seq_len = ts.seq_len();
+      if (t->count("--device") == 0) args->device = ts.device();
+      if (t->count("--precision") == 0) args->precision = ts.precision() == proto::TrainSpec::BF16 ? "bf16" : "f32";
     } else if (!args->model.empty()) {
       MONE_ASSIGN_OR_RETURN(spec, models::load_model_spec(args->model));
     } else {
@@ -60,21 +72,48 @@ void add_bench_command(CLI::App& app) {
     if (args->vocab_size > 0) spec.set_vocab_size(args->vocab_size);
     MONE_RETURN_IF_ERROR(models::validate_model_spec(spec, args->config.empty() ? args->model : args->config));
     train::set_num_threads(args->threads);
+    MONE_ASSIGN_OR_RETURN(args->options.device, train::parse_device(args->device));
+    MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(args->precision));
+    args->options.compute_dtype = train::compute_dtype(precision);
     MONE_ASSIGN_OR_RETURN(train::TrainBenchResult r, train::bench_training(spec, args->options));
+    const bool cuda = args->options.device.is_cuda();
     if (args->json) {
-      nlohmann::json j = {{"model", spec.name()},        {"batch_size", args->options.batch_size},
-                          {"seq_len", args->options.seq_len}, {"step_s", r.step_seconds},
-                          {"tokens_per_s", r.tokens_per_s},   {"mfu", r.mfu},
-                          {"peak_flops", r.peak_flops},       {"gemm_share", r.gemm_share},
-                          {"forward_share", r.forward_share},   {"flops_per_token", r.flops_per_token}};
+      nlohmann::json j = {{"model", spec.name()},
+                          {"device", args->options.device.to_string()},
+                          {"precision", args->precision},
+                          {"batch_size", args->options.batch_size},
+                          {"seq_len", args->options.seq_len},
+                          {"step_s", r.step_seconds},
+                          {"tokens_per_s", r.tokens_per_s},
+                          {"mfu", r.mfu},
+                          {"peak_flops", r.peak_flops},
+                          {"peak_flops_how", r.peak_how},
+                          {"gemm_share", r.gemm_share ? nlohmann::json(*r.gemm_share) : nlohmann::json(nullptr)},
+                          {"forward_share", r.forward_share},
+                          {"flops_per_token", r.flops_per_token}};
+      if (cuda) {
+        j["cuda_peak_memory_bytes"] = r.peak_memory_bytes;
+        j["cuda_memory_bytes"] = r.memory_bytes;
+      }
       std::cout << j.dump() << "\n";
       return absl::OkStatus();
     }
     std::cout << absl::StrFormat(
-        "%s: B=%d T=%d, median step %.1f ms\n  %.0f tokens/s, MFU %.3f (%.1f MFLOP/token, peak %.1f GFLOP/s)\n"
-        "  GEMM share of the step %.0f%%, forward share %.0f%%\n",
-        spec.name(), args->options.batch_size, args->options.seq_len, r.step_seconds * 1e3, r.tokens_per_s, r.mfu,
-        r.flops_per_token * 1e-6, r.peak_flops * 1e-9, 100 * r.gemm_share, 100 * r.forward_share);
+        "%s on %s (%s): B=%d T=%d, median step %.1f ms\n  %.0f tokens/s, MFU %.3f (%.1f MFLOP/token, peak %.1f "
+        "GFLOP/s, %s)\n",
+        spec.name(), args->options.device.to_string(), args->precision, args->options.batch_size,
+        args->options.seq_len, r.step_seconds * 1e3, r.tokens_per_s, r.mfu, r.flops_per_token * 1e-6,
+        r.peak_flops * 1e-9, r.peak_how);
+    if (r.gemm_share) {
+      std::cout << absl::StrFormat("  GEMM share of the step %.0f%%, forward share %.0f%%\n", 100 * *r.gemm_share,
+                                   100 * r.forward_share);
+    } else {
+      std::cout << absl::StrFormat("  forward share %.0f%%\n", 100 * r.forward_share);
+    }
+    if (cuda) {
+      std::cout << absl::StrFormat("  CUDA memory: peak %.2f GiB (caching allocator), %.2f GiB held at the end\n",
+                                   r.peak_memory_bytes / 1073741824.0, r.memory_bytes / 1073741824.0);
+    }
     return absl::OkStatus();
   });
 }

@@ -34,6 +34,7 @@ struct EvalFlags {
   int64_t batches = 0;  // 0: every full batch of the data
   std::string grads_out;
   int64_t threads = 0;  // 0: every core
+  std::string device = "cpu", precision = "f32";
   bool json = false;
 };
 
@@ -82,8 +83,12 @@ Status run_eval(const EvalFlags& f) {
   train::set_num_threads(f.threads);
   const bool grads = !f.grads_out.empty();
   if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
+  MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
+  MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
   std::string dir;
   MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, train::load_model_from_checkpoint(f.checkpoint, &dir));
+  MONE_RETURN_IF_ERROR(model->to(device));
+  MONE_RETURN_IF_ERROR(model->set_compute_dtype(train::compute_dtype(precision)));
   const proto::ModelSpec& spec = model->spec();
   const std::optional<Trained> trained = trained_state(dir);
   const int64_t B = f.batch_size > 0 ? f.batch_size : trained ? trained->spec.batch_size() : 8;
@@ -161,6 +166,12 @@ void add_eval_command(CLI::App& app) {
                   "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (folder created)");
   cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)")
       ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--device", f->device, "cpu or cuda (the gradients of --grads-out come back to the host)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--precision", f->precision, "f32, or bf16 mixed precision (cuda only)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   set_command_action(cmd, [f] { return run_eval(*f); });

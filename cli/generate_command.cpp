@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "train/checkpointing.h"
 #include "train/generate.h"
+#include "train/machine.h"
 #include "train/tokenizer/tokenizer_files.h"
 
 namespace mone::cli {
@@ -15,6 +16,7 @@ namespace fs = std::filesystem;
 
 struct GenerateFlags {
   std::string checkpoint, tokenizer, prompt;
+  std::string device = "cpu", precision = "f32";
   std::vector<std::string> stops;
   int64_t samples = 1;
   train::SampleOptions options;
@@ -59,8 +61,12 @@ Status check_tokenizer(const std::string& path, const train::Tokenizer& tok, con
 }
 
 Status run_generate(const GenerateFlags& f) {
+  MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
+  MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
   std::string dir;
   MONE_ASSIGN_OR_RETURN(auto model, train::load_model_from_checkpoint(f.checkpoint, &dir));
+  MONE_RETURN_IF_ERROR(model->to(device));  // the KV caches are made on the model's device
+  MONE_RETURN_IF_ERROR(model->set_compute_dtype(train::compute_dtype(precision)));
   const std::string kept = kept_tokenizer(dir);
   const std::string tok_path = f.tokenizer.empty() ? kept : f.tokenizer;
   if (tok_path.empty()) {
@@ -133,6 +139,12 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--stop", f->stops, "Stop before this text (repeatable; the stop text is not printed)");
   cmd->add_option("--seed", f->options.seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--device", f->device, "cpu or cuda (the model and its KV cache on the GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--precision", f->precision, "f32, or bf16 mixed precision (cuda only)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--samples", f->samples, "How many samples (seeds seed, seed+1, ...)")
       ->check(at_least(1))
       ->capture_default_str();

@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpointing.h"
+#include "train/machine.h"
 #include "train/train_spec.h"
 #include "train/trainer.h"
 
@@ -23,7 +24,7 @@ namespace {
 struct TrainFlags {
   std::string config;
   std::vector<std::string> sets;
-  std::optional<std::string> model, data, val_data, run_dir, device, tokenizer;
+  std::optional<std::string> model, data, val_data, run_dir, device, precision, tokenizer;
   std::optional<int64_t> steps, batch_size, seq_len, threads, vocab_size, stop_after;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
@@ -65,6 +66,10 @@ StatusOr<proto::TrainSpec> build_spec(const TrainFlags& f, train::TrainOptions& 
   if (f.run_dir) spec.set_run_dir(absolute_path(*f.run_dir));
   if (f.resume && !f.resume_dir.empty()) spec.set_run_dir(absolute_path(f.resume_dir));
   if (f.device) spec.set_device(*f.device);
+  if (f.precision) {
+    MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision p, train::parse_precision(*f.precision));
+    spec.set_precision(p);
+  }
   if (f.steps) spec.set_steps(*f.steps);
   if (f.batch_size) spec.set_batch_size(*f.batch_size);
   if (f.seq_len) spec.set_seq_len(*f.seq_len);
@@ -144,6 +149,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr", f->lr, "Peak learning rate (spec default: 0.003)")->check(above(0));
   cmd->add_option("--seed", f->seed, "Seed of the weights and the data order (spec default: 1337)");
   cmd->add_option("--device", f->device, "cpu or cuda (spec default: cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--precision", f->precision, "f32, or bf16 mixed precision on cuda (spec default: f32)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core; spec default: 0)")
       ->check(at_least(0));
   cmd->add_option("--vocab-size", f->vocab_size, "Override the model's vocab_size (match your tokenizer)")

@@ -1,11 +1,13 @@
 #include "cuda/blas.h"
 
+#include <algorithm>
 #include <climits>
 #include <map>
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include "core/cuda_random.h"
 #include "cuda/status.h"
 
 namespace mone::cuda {
@@ -62,7 +64,52 @@ StatusOr<Handle*> handle_for(int device, const char* op) {
   return &tls_handles.by_device.emplace(device, h).first->second;
 }
 
+// Device memory from cudaMalloc, freed with its holder (the peak measurement's buffers).
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  ~DeviceBuffer() { cudaFree(ptr); }
+};
+
+// Two CUDA events, destroyed with their holder.
+struct EventPair {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  ~EventPair() {
+    if (start) cudaEventDestroy(start);
+    if (stop) cudaEventDestroy(stop);
+  }
+};
+
 }  // namespace
+
+StatusOr<double> measure_gemm_peak_flops(DType dtype, int device, int64_t n, int runs) {
+  const char* op = "measure_gemm_peak_flops";
+  if (n < 1 || runs < 1) return absl::InvalidArgumentError(absl::StrCat(op, ": n ", n, " and runs ", runs, " must be >= 1"));
+  MONE_RETURN_IF_ERROR(to_status(cudaSetDevice(device), op));
+  const size_t elems = static_cast<size_t>(n * n), bytes = elems * dtype_size(dtype);
+  DeviceBuffer a, b, c;
+  for (DeviceBuffer* buf : {&a, &b, &c}) MONE_RETURN_IF_ERROR(to_status(cudaMalloc(&buf->ptr, bytes), op));
+  MONE_RETURN_IF_ERROR(cuda_random::fill_normal(a.ptr, dtype, n * n, device, 1, 0, 0.0, 1.0));
+  MONE_RETURN_IF_ERROR(cuda_random::fill_normal(b.ptr, dtype, n * n, device, 2, 0, 0.0, 1.0));
+  auto gemm = [&] {
+    return gemm_batched(dtype, 1, false, false, n, n, n, 1.f, a.ptr, n, n * n, b.ptr, n, n * n, 0.f, c.ptr, n, n * n,
+                        device, nullptr, op);
+  };
+  MONE_RETURN_IF_ERROR(gemm());  // warm-up: the handle, the workspace, cuBLAS's kernel choice
+  EventPair ev;
+  MONE_RETURN_IF_ERROR(to_status(cudaEventCreate(&ev.start), op));
+  MONE_RETURN_IF_ERROR(to_status(cudaEventCreate(&ev.stop), op));
+  float best_ms = 0.f;
+  for (int r = 0; r < runs; ++r) {
+    MONE_RETURN_IF_ERROR(to_status(cudaEventRecord(ev.start, nullptr), op));
+    MONE_RETURN_IF_ERROR(gemm());
+    MONE_RETURN_IF_ERROR(to_status(cudaEventRecord(ev.stop, nullptr), op));
+    MONE_RETURN_IF_ERROR(to_status(cudaEventSynchronize(ev.stop), op));
+    float ms = 0.f;
+    MONE_RETURN_IF_ERROR(to_status(cudaEventElapsedTime(&ms, ev.start, ev.stop), op));
+    if (r == 0 || ms < best_ms) best_ms = ms;
+  }
+  return 2.0 * static_cast<double>(n) * n * n / (std::max(best_ms, 1e-6f) * 1e-3);
+}
 
 void set_allow_tf32(bool allow) { tls_allow_tf32 = allow; }
 bool allow_tf32() { return tls_allow_tf32; }

@@ -32,4 +32,12 @@ Status gemm_batched(DType dtype, int64_t batch, bool trans_a, bool trans_b, int6
 void set_allow_tf32(bool allow);
 bool allow_tf32();
 
+// The GEMM peak of `dtype` (kF32 or kBF16) on `device` as cuBLAS reaches it, in FLOP/s: the best
+// of `runs` row-major n×n×n products through gemm_batched on normal random data (zeros run
+// faster), after one warm-up product, each timed by CUDA events on the default stream. f32 uses
+// TF32 only when the calling thread allows it. The buffers come from cudaMalloc and go back to the
+// driver afterwards, outside the caching allocator, so its statistics and cache are untouched.
+// The denominator of MFU on the GPU (the trainer, `mone bench train`, bench_cuda).
+StatusOr<double> measure_gemm_peak_flops(DType dtype, int device, int64_t n = 8192, int runs = 5);
+
 }  // namespace mone::cuda

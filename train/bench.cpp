@@ -4,7 +4,9 @@
 #include <chrono>
 
 #include "autograd/tape.h"
+#include "core/cuda_memory.h"
 #include "core/rng.h"
+#include "cuda/runtime.h"
 #include "models/spec_stats.h"
 #include "models/transformer.h"
 #include "ops/cpu/gemm_timer.h"
@@ -20,6 +22,11 @@ namespace mone::train {
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Waits for the queued GPU work (kernels run asynchronously); nothing on the CPU.
+Status wait_for(Device device) {
+  return device.is_cuda() ? cuda::synchronize(cuda::current_stream(), "bench train") : absl::OkStatus();
 }
 
 // The step's model and batch, for scripts/bench_vs_torch.sh (TrainBenchOptions::save_step_dir).
@@ -43,7 +50,14 @@ StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const Tr
                                                    " exceeds the model's max_position_embeddings ",
                                                    spec.max_position_embeddings()));
   }
+  // The peak first: on a GPU its buffers are freed before the model takes its memory.
+  PeakFlops peak{o.peak_flops, "given"};
+  if (o.peak_flops <= 0) {
+    MONE_ASSIGN_OR_RETURN(peak, measure_peak_flops(o.device, o.compute_dtype));
+  }
   MONE_ASSIGN_OR_RETURN(auto model, models::Transformer::create(spec, o.seed));
+  MONE_RETURN_IF_ERROR(model->to(o.device));
+  MONE_RETURN_IF_ERROR(model->set_compute_dtype(o.compute_dtype));
   models::ParameterList params = model->parameters();
   MONE_ASSIGN_OR_RETURN(AdamW optimizer, AdamW::create(params, OptimizerConfig{}));
   // Random tokens: throughput does not depend on what the tokens are.
@@ -71,11 +85,14 @@ StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const Tr
     ops::cpu::set_gemm_timing(timed);
     const auto start = std::chrono::steady_clock::now();
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, model->forward(inputs, targets));
+    MONE_RETURN_IF_ERROR(wait_for(o.device));
     const double forward_s = seconds_since(start);
     MONE_RETURN_IF_ERROR(autograd::backward(out.loss));
-    MONE_ASSIGN_OR_RETURN(StepResult r, optimizer.step(params, 1e-4, out.loss.value().item()));
+    MONE_ASSIGN_OR_RETURN(const Tensor loss, out.loss.value().to(Device::cpu()));
+    MONE_ASSIGN_OR_RETURN(StepResult r, optimizer.step(params, 1e-4, loss.item()));
     (void)r;
     zero_grads(params);
+    MONE_RETURN_IF_ERROR(wait_for(o.device));
     const double step_s = seconds_since(start);
     ops::cpu::set_gemm_timing(false);
     if (!timed) continue;
@@ -89,10 +106,16 @@ StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const Tr
   res.step_seconds = step_times[step_times.size() / 2];
   res.tokens_per_s = static_cast<double>(o.batch_size * o.seq_len) / res.step_seconds;
   res.flops_per_token = models::training_flops_per_token(spec, o.seq_len);
-  res.peak_flops = o.peak_flops > 0 ? o.peak_flops : measure_peak_flops();
+  res.peak_flops = peak.flops;
+  res.peak_how = peak.how;
   res.mfu = res.flops_per_token * res.tokens_per_s / res.peak_flops;
-  res.gemm_share = gemm_total / timed_total;
+  if (o.device.is_cpu()) res.gemm_share = gemm_total / timed_total;  // the GEMM timer sees BLAS calls only
   res.forward_share = forward_total / timed_total;
+  if (o.device.is_cuda()) {
+    const cuda_memory::MemoryStats mem = cuda_memory::memory_stats(o.device.index);
+    res.peak_memory_bytes = mem.peak_bytes;
+    res.memory_bytes = mem.current_bytes;
+  }
   return res;
 }
 

@@ -31,7 +31,12 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-double value_of(const autograd::Variable& v) { return v.defined() ? v.value().item() : 0.0; }
+// A 0-d loss as a double, read back from the model's device when it is not the CPU.
+StatusOr<double> value_of(const autograd::Variable& v) {
+  if (!v.defined()) return 0.0;
+  MONE_ASSIGN_OR_RETURN(const Tensor host, v.value().to(Device::cpu()));
+  return host.item();
+}
 
 }  // namespace
 
@@ -41,9 +46,14 @@ StatusOr<std::vector<std::string>> find_split_shards(const std::string& path, st
   return find_shards(path, "");
 }
 
-LossValues LossValues::of(const models::ModelOutput& out) {
-  return {value_of(out.loss), value_of(out.ce), value_of(out.load_balance), value_of(out.z_loss),
-          value_of(out.neuron_loss)};
+StatusOr<LossValues> LossValues::of(const models::ModelOutput& out) {
+  LossValues l;
+  MONE_ASSIGN_OR_RETURN(l.loss, value_of(out.loss));
+  MONE_ASSIGN_OR_RETURN(l.ce, value_of(out.ce));
+  MONE_ASSIGN_OR_RETURN(l.load_balance, value_of(out.load_balance));
+  MONE_ASSIGN_OR_RETURN(l.z_loss, value_of(out.z_loss));
+  MONE_ASSIGN_OR_RETURN(l.neuron_loss, value_of(out.neuron_loss));
+  return l;
 }
 
 LossValues& LossValues::operator+=(const LossValues& o) {
@@ -61,7 +71,8 @@ LossValues LossValues::scaled(double s) const {
 
 Status backward_mean(const autograd::Variable& loss, int64_t n) {
   if (n == 1) return autograd::backward(loss);  // seed 1: no rounding from a scale
-  const Tensor seed = Tensor::full(loss.shape(), 1.0 / static_cast<double>(n), loss.dtype());
+  MONE_ASSIGN_OR_RETURN(const Tensor seed,
+                        Tensor::full(loss.shape(), 1.0 / static_cast<double>(n), loss.dtype()).to(loss.device()));
   return autograd::backward(loss, seed);
 }
 
@@ -83,7 +94,8 @@ StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector(inputs, {B, T}));
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, model.forward(ids, tgt));
-    result.mean += LossValues::of(out);
+    MONE_ASSIGN_OR_RETURN(const LossValues values, LossValues::of(out));
+    result.mean += values;
     if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, mine));
   }
   result.batches = mine;

@@ -28,11 +28,12 @@ StatusOr<std::vector<std::string>> find_split_shards(const std::string& path, st
 // says so; less than one sequence is an error that says what to do.
 StatusOr<EvalReader> open_eval_reader(const std::vector<std::string>& paths, int64_t B, int64_t T, std::string* note);
 
-// A ModelOutput's 0-d losses as doubles; an undefined term (no experts, no MoNE) reads 0.
+// A ModelOutput's 0-d losses as doubles (copied from the model's device); an undefined term (no
+// experts, no MoNE) reads 0.
 struct LossValues {
   double loss = 0, ce = 0, load_balance = 0, z_loss = 0, neuron_loss = 0;
 
-  static LossValues of(const models::ModelOutput& out);
+  static StatusOr<LossValues> of(const models::ModelOutput& out);
   LossValues& operator+=(const LossValues& o);
   LossValues scaled(double s) const;
 };

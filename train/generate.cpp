@@ -63,8 +63,9 @@ StatusOr<Generation> generate(const models::Transformer& model, const std::vecto
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector<int32_t>(step_ids, {1, static_cast<int64_t>(step_ids.size())}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput fwd, model.forward(ids, Tensor(), &caches));
     const Tensor& logits = fwd.logits.value();  // [T, V]: the last row predicts the next token
-    MONE_ASSIGN_OR_RETURN(Tensor last, logits.slice(0, logits.size(0) - 1, logits.size(0)));
-    const int32_t next = sample_token(last.to_vector<double>(), options, gen.uniform());
+    MONE_ASSIGN_OR_RETURN(const Tensor last, logits.slice(0, logits.size(0) - 1, logits.size(0)));
+    MONE_ASSIGN_OR_RETURN(const Tensor last_host, last.to(Device::cpu()));  // the sampler runs on the host
+    const int32_t next = sample_token(last_host.to_vector<double>(), options, gen.uniform());
     g.ids.push_back(next);
     history.push_back(next);
     if (on_token && !on_token(next)) break;

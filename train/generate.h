@@ -1,5 +1,7 @@
 // Sampling from a trained model with a KV cache: the prompt runs once, then every new token is
-// one forward of a single position against the cached keys and values of all earlier ones.
+// one forward of a single position against the cached keys and values of all earlier ones. The
+// caches live on the model's device, in its compute dtype; each step's last row of logits comes
+// to the host for the sampler.
 // The same seed gives the same text (the sampler draws from a counter-based Generator).
 //
 // When the context (max_position_embeddings) is full, generation slides on: the caches are

@@ -7,6 +7,10 @@
 #include <chrono>
 #include <vector>
 
+#include "core/storage.h"
+#include "cuda/blas.h"
+#include "cuda/runtime.h"
+
 namespace mone::train {
 
 void set_num_threads(int64_t threads) {
@@ -37,6 +41,36 @@ double measure_peak_flops(int runs) {
     best = std::min(best, s);
   }
   return 2.0 * n * n * n / std::max(best, 1e-9);
+}
+
+StatusOr<PeakFlops> measure_peak_flops(Device device, DType compute) {
+  if (device.is_cpu()) return PeakFlops{measure_peak_flops(), "measured sgemm 512^3"};
+  constexpr int64_t n = 8192;
+  MONE_ASSIGN_OR_RETURN(const double flops, cuda::measure_gemm_peak_flops(compute, device.index, n));
+  return PeakFlops{flops, absl::StrCat("measured cuBLAS ", dtype_name(compute),
+                                       compute == DType::kF32 && cuda::allow_tf32() ? " (TF32)" : "", " ", n, "^3")};
+}
+
+StatusOr<Device> parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat("device \"", name, "\": expected \"cpu\" or \"cuda\""));
+  }
+  if (cuda_device_count() == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device \"cuda\": no GPU is visible here (", cuda::describe_devices(), "); use --device cpu"));
+  }
+  return Device::cuda(0);
+}
+
+DType compute_dtype(proto::TrainSpec::Precision precision) {
+  return precision == proto::TrainSpec::BF16 ? DType::kBF16 : DType::kF32;
+}
+
+StatusOr<proto::TrainSpec::Precision> parse_precision(const std::string& name) {
+  if (name == "f32") return proto::TrainSpec::F32;
+  if (name == "bf16") return proto::TrainSpec::BF16;
+  return absl::InvalidArgumentError(absl::StrCat("precision \"", name, "\": expected \"f32\" or \"bf16\""));
 }
 
 }  // namespace mone::train

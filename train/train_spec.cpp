@@ -217,6 +217,12 @@ Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source, con
     return absl::InvalidArgumentError(absl::StrCat(source, ": field device = \"", spec.device(),
                                                    "\": expected \"cpu\" or \"cuda\""));
   }
+  if (spec.precision() == proto::TrainSpec::BF16 && spec.device() != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": field precision = BF16 needs device \"cuda\" (this spec has device \"", spec.device(),
+        "\"): bf16 mixed precision runs on the GPU only, the CPU kernels compute in f32; use --device cuda, "
+        "or precision F32"));
+  }
   if (spec.train_data().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": field train_data is not set"));
   }

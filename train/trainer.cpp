@@ -109,6 +109,8 @@ struct Run {
   LoadStats load;
   int64_t total_steps = 0;
   double flops_per_token = 0, peak_flops = 0;
+  std::string peak_how;  // how peak_flops was found, for the first line
+  Device device;         // of the model, its gradients, the optimizer state and the batches
 };
 
 // What changed in the spec since the checkpoint: a warning when the numbers can differ from an
@@ -136,10 +138,9 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   MONE_RETURN_IF_ERROR(resolve_train_spec(r.spec, opt.source, opt.spec_dir));
   const proto::TrainSpec& s = r.spec;
   r.comm->set_timeout_s(s.collective_timeout_s());
-  if (s.device() != "cpu") {
-    return absl::UnimplementedError(absl::StrCat(opt.source, ": device \"", s.device(),
-                                                 "\": training runs on the CPU for now (use --device cpu)"));
-  }
+  StatusOr<Device> device = parse_device(s.device());
+  if (!device.ok()) return Status(device.status().code(), absl::StrCat(opt.source, ": ", device.status().message()));
+  r.device = *device;
   set_num_threads(s.threads());
   cuda::set_allow_tf32(s.allow_tf32());
   r.run_dir = s.run_dir();
@@ -192,7 +193,11 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "tokenizer.json"), tokenizer_json));
   }
 
+  // Drawn on the CPU from the seed (the same weights on every device), then moved: the parameters,
+  // their gradients, the optimizer state below and the batches live on r.device.
   MONE_ASSIGN_OR_RETURN(r.model, models::Transformer::create(s.model(), s.seed()));
+  MONE_RETURN_IF_ERROR(r.model->to(r.device));
+  MONE_RETURN_IF_ERROR(r.model->set_compute_dtype(compute_dtype(s.precision())));
   r.params = r.model->parameters();
   if (r.comm->world_size() > 1) {
     // Every rank built the same weights from the same seed; from here on they take the same steps.
@@ -237,9 +242,16 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   r.total_steps = total_training_steps(s);
   r.schedule = {s.lr(), s.warmup_steps(), r.total_steps, s.min_lr_ratio()};
   r.flops_per_token = models::training_flops_per_token(s.model(), T);
-  // MFU's denominator: every rank's peak (rank 0 measures one; the others only log through it).
-  const double peak = s.peak_flops() > 0 ? s.peak_flops() : r.root() ? measure_peak_flops() : 1.0;
-  r.peak_flops = peak * r.comm->world_size();
+  // MFU's denominator: every rank's peak (rank 0 measures one; the others only log through it),
+  // the GEMM peak of the compute dtype on the training device.
+  PeakFlops peak{s.peak_flops(), "given"};
+  if (s.peak_flops() <= 0 && r.root()) {
+    MONE_ASSIGN_OR_RETURN(peak, measure_peak_flops(r.device, r.model->compute_dtype()));
+  } else if (s.peak_flops() <= 0) {
+    peak.flops = 1.0;
+  }
+  r.peak_flops = peak.flops * r.comm->world_size();
+  r.peak_how = peak.how;
   return absl::OkStatus();
 }
 
@@ -277,7 +289,8 @@ StatusOr<StepOutcome> train_step(Run& r, double lr) {
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector(inputs, {B, T}));
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, r.model->forward(ids, tgt));
-    o.mean += LossValues::of(out);
+    MONE_ASSIGN_OR_RETURN(const LossValues values, LossValues::of(out));
+    o.mean += values;
     MONE_RETURN_IF_ERROR(r.load.add(out.layers));
     MONE_RETURN_IF_ERROR(backward_mean(out.loss, A));
   }
@@ -375,9 +388,8 @@ Status log_step(Run& r, int64_t step, const StepOutcome& o, double lr, Timing& t
     record["expert_load"] = r.load.expert_load_json();
     record["neuron_load"] = r.load.neuron_load_json();
   }
-  if (const Device device = r.params.empty() ? Device::cpu() : r.params.front().param.value().device();
-      device.is_cuda()) {
-    const cuda_memory::MemoryStats mem = cuda_memory::memory_stats(device.index);
+  if (r.device.is_cuda()) {
+    const cuda_memory::MemoryStats mem = cuda_memory::memory_stats(r.device.index);
     record["cuda_memory_bytes"] = mem.current_bytes;
     record["cuda_peak_memory_bytes"] = mem.peak_bytes;
   }
@@ -416,11 +428,13 @@ StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOpt
   TrainSummary summary;
   summary.start_step = summary.final_step = r.state.step;
   summary.total_steps = r.total_steps;
-  console.say("training %s: %lld parameters, %lld steps of %lld tokens, %d threads, peak %.1f GFLOP/s%s",
+  console.say("training %s: %lld parameters, %lld steps of %lld tokens, on %s in %s, %d threads, peak %.1f GFLOP/s (%s)",
               s.model().name().empty() ? "model" : s.model().name().c_str(),
               static_cast<long long>(models::count_parameters(r.params)), static_cast<long long>(r.total_steps),
-              static_cast<long long>(s.batch_size() * s.seq_len() * s.grad_accum_steps()), num_threads(),
-              r.peak_flops / r.comm->world_size() / 1e9, s.peak_flops() > 0 ? " (given)" : " (measured sgemm 512^3)");
+              static_cast<long long>(s.batch_size() * s.seq_len() * s.grad_accum_steps()),
+              r.device.to_string().c_str(),
+              s.precision() == proto::TrainSpec::BF16 ? "bf16 mixed precision" : "f32", num_threads(),
+              r.peak_flops / r.comm->world_size() / 1e9, r.peak_how.c_str());
   if (r.comm->world_size() > 1) {
     console.say("data parallel: %d ranks (%s), %lld sequences each per micro-batch, %zu gradient buckets%s",
                 r.comm->world_size(), r.comm->backend().c_str(), static_cast<long long>(r.loader->rows()),

@@ -12,6 +12,10 @@ Status gemm_batched(DType, int64_t, bool, bool, int64_t, int64_t, int64_t, float
                     const char* op) {
   return absl::FailedPreconditionError(absl::StrCat(op, ": mone was built without CUDA (configure with -DMONE_CUDA=ON)"));
 }
+StatusOr<double> measure_gemm_peak_flops(DType, int, int64_t, int) {
+  return absl::FailedPreconditionError(
+      "measure_gemm_peak_flops: mone was built without CUDA (configure with -DMONE_CUDA=ON)");
+}
 void set_allow_tf32(bool allow) { tls_allow_tf32 = allow; }
 bool allow_tf32() { return tls_allow_tf32; }
 

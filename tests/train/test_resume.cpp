@@ -3,7 +3,6 @@
 // and the same weights and AdamW moments, bit for bit.
 #include <doctest/doctest.h>
 
-#include "train/checkpoint/safetensors.h"
 #include "train/checkpointing.h"
 #include "trainer_test_util.h"
 
@@ -11,20 +10,6 @@ namespace mone::train {
 namespace {
 
 using namespace trainer_testing;
-
-void require_same_tensors(const std::string& a_path, const std::string& b_path) {
-  auto a = read_safetensors(a_path);
-  auto b = read_safetensors(b_path);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  REQUIRE(a->names == b->names);
-  for (const auto& name : a->names) {
-    const Tensor& ta = a->tensors.at(name);
-    const Tensor& tb = b->tensors.at(name);
-    REQUIRE(ta.shape() == tb.shape());
-    CHECK_MESSAGE(std::memcmp(ta.raw_data(), tb.raw_data(), ta.nbytes()) == 0, name, " differs");
-  }
-}
 
 TEST_SUITE("unit") {
   TEST_CASE("resume: N steps + --resume for N more equals 2N steps, bit for bit") {

@@ -19,6 +19,7 @@
 
 #include "tests/data/data_test_util.h"
 #include "tests/run_mone.h"
+#include "train/checkpoint/safetensors.h"
 #include "train/data/shard.h"
 
 namespace mone::train::trainer_testing {
@@ -105,6 +106,21 @@ inline std::vector<nlohmann::json> read_metrics(const std::string& path) {
     out.push_back(std::move(j));
   }
   return out;
+}
+
+// Two safetensors files hold the same tensors, in the same order, bit for bit.
+inline void require_same_tensors(const std::string& a_path, const std::string& b_path) {
+  auto a = read_safetensors(a_path);
+  auto b = read_safetensors(b_path);
+  REQUIRE_MESSAGE(a.ok(), a.status().message());
+  REQUIRE_MESSAGE(b.ok(), b.status().message());
+  REQUIRE(a->names == b->names);
+  for (const auto& name : a->names) {
+    const Tensor& ta = a->tensors.at(name);
+    const Tensor& tb = b->tensors.at(name);
+    REQUIRE(ta.shape() == tb.shape());
+    CHECK_MESSAGE(std::memcmp(ta.raw_data(), tb.raw_data(), ta.nbytes()) == 0, name, " differs");
+  }
 }
 
 }  // namespace mone::train::trainer_testing
