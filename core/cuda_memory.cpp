@@ -99,6 +99,14 @@ Status copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, 
   return absl::OkStatus();
 }
 
+Status fill_zero(void* dst, size_t nbytes, int device) {
+  if (nbytes == 0) return absl::OkStatus();
+  cudaError_t e = cudaSetDevice(device);
+  if (e == cudaSuccess) e = cudaMemsetAsync(dst, 0, nbytes, nullptr);
+  if (e != cudaSuccess) return cuda_error(e, "cudaMemsetAsync");
+  return absl::OkStatus();
+}
+
 void empty_cache() {
   std::lock_guard<std::mutex> lock(cache().mu);
   for (auto& [key, blocks] : cache().free_blocks) {

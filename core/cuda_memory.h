@@ -29,6 +29,9 @@ int device_count();
 StatusOr<void*> allocate(size_t nbytes, int device);
 void release(void* ptr, size_t nbytes, int device);
 Status copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes);
+// Zeroes nbytes at dst on `device` (every dtype's zero is all zero bits), queued on the legacy
+// default stream like the copies: Tensor::zeros_like of a CUDA tensor, with no host buffer.
+Status fill_zero(void* dst, size_t nbytes, int device);
 // Returns every cached block to the driver.
 void empty_cache();
 

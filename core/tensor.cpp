@@ -54,9 +54,10 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
 }
 
 StatusOr<Tensor> Tensor::zeros_like(const Tensor& like) {
-  Tensor z = zeros(like.shape(), like.dtype());
-  if (like.device().is_cpu()) return z;
-  return z.to(like.device());
+  if (like.device().is_cpu()) return zeros(like.shape(), like.dtype());
+  MONE_ASSIGN_OR_RETURN(Tensor z, empty(like.shape(), like.dtype(), like.device()));
+  MONE_RETURN_IF_ERROR(cuda_memory::fill_zero(z.raw_data(), z.nbytes(), like.device().index));
+  return z;
 }
 
 int64_t Tensor::size(int64_t d) const {

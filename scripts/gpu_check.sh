@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: run every `cuda` test and the GPU benchmark from the bundle
 # that scripts/gpu_bundle.sh made on the build machine, and end with one table: op, dtype, max
-# error against the CPU (and its tolerance), time. It also runs the NCCL communicator with one rank
-# (mone_bench_comm --backend nccl), which says why and is skipped when NCCL was not built.
+# error against the CPU (and its tolerance), time. It also times training steps of mone-925m in
+# bf16 and checks that mone-2.81b trains on the GPU (mone bench train --device cuda: tokens/s, MFU,
+# peak memory), and runs the NCCL communicator with one rank (mone_bench_comm --backend nccl),
+# which says why and is skipped when NCCL was not built.
 #
 #   bash scripts/gpu_check.sh                   # unpacks out/gpu_bundle/mone_gpu_bundle.tar.gz into /tmp
 #   MONE_GPU_BUNDLE=dir bash scripts/gpu_check.sh
@@ -82,6 +84,33 @@ say "gpu_check: mone_bench_cuda"
 MONE_BENCH_REPORT="$bench" timeout 240 "$bundle/bin/mone_bench_cuda" >> "$log" 2>&1 ||
   { say "gpu_check: mone_bench_cuda failed or ran out of time"; status=1; }
 sed -n '/^# mone_bench_cuda/,$p' "$log" | grep -E '^(#|-|\||Peak)' | head -80
+
+# ---- training steps on the GPU (mone bench train --device cuda): mone-925m in bf16 (tokens/s,
+# MFU against the bf16 cuBLAS peak), and whether mone-2.81b trains on this GPU (the caching
+# allocator's peak). B 8 x T 2048 each; few steps, to stay inside the 8 minutes. ----
+train_bench() {  # name, timeout, model spec, warmup, steps
+  say "gpu_check: mone bench train $1 (bf16, B 8 x T 2048, $4 warmup + $5 timed steps)"
+  if timeout "$2" "$bundle/bin/mone" bench train --model "$bundle/configs/models/$3.textproto" --device cuda \
+       --precision bf16 --batch-size 8 --seq-len 2048 --warmup "$4" --steps "$5" --json \
+       > "$logs/train_$1.json" 2>> "$log"; then
+    python3 - "$logs/train_$1.json" "$1" "$bench" <<'PY' | tee -a "$log"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+gib = r["cuda_peak_memory_bytes"] / 2**30
+print(f"gpu_check: {sys.argv[2]}: step {r['step_s'] * 1e3:.1f} ms, {r['tokens_per_s']:.0f} tokens/s, "
+      f"MFU {r['mfu']:.3f} (peak {r['peak_flops'] / 1e12:.1f} TFLOP/s, {r['peak_flops_how']}), "
+      f"CUDA peak memory {gib:.2f} GiB: it fits")
+with open(sys.argv[3], "a") as f:
+    f.write(f"train step {sys.argv[2]}\tbf16\t{r['step_s'] * 1e3}\tB8xT2048, {r['tokens_per_s']:.0f} tok/s, "
+            f"MFU {r['mfu']:.3f}, peak {gib:.2f} GiB\n")
+PY
+  else
+    say "gpu_check: mone bench train $1 failed or ran out of time (does not fit, or a kernel is missing); see $log"
+    status=1
+  fi
+}
+train_bench mone-925m 150 mone_925m 2 3
+train_bench mone-2.81b 180 mone_2p81b 1 1
 
 # ---- one-rank NCCL: every all-reduce through NCCL's stream and the polling ----
 if [ -x "$bundle/bin/mone_bench_comm" ]; then

@@ -13,6 +13,7 @@ int device_count() { return 0; }
 StatusOr<void*> allocate(size_t, int) { return no_cuda(); }
 void release(void*, size_t, int) {}
 Status copy(void*, bool, const void*, bool, size_t) { return no_cuda(); }
+Status fill_zero(void*, size_t, int) { return no_cuda(); }
 void empty_cache() {}
 MemoryStats memory_stats(int) { return {}; }
 void reset_peak(int) {}
