@@ -30,7 +30,7 @@ errors="$logs/errors.tsv" bench="$logs/bench.tsv" log="$logs/gpu_check.log"
 say() { echo "$@" | tee -a "$log"; }
 
 say "gpu_check: bundle of commit $(cat "$bundle/COMMIT" 2>/dev/null || echo unknown)"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" ||
+timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" ||
   { say "gpu_check: nvidia-smi failed: no GPU visible"; exit 1; }
 
 # ---- libraries: the bundle's first, then wherever this machine keeps cuBLAS and cuRAND ----
@@ -38,7 +38,7 @@ libdirs="$bundle/lib"
 for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
   ldconfig -p 2>/dev/null | grep "$lib" > /dev/null && continue
   found=$(find /usr/local /usr/lib /opt -name "$lib" 2>/dev/null | head -1)
-  [ -z "$found" ] && found=$(find / -xdev -name "$lib" 2>/dev/null | head -1)
+  [ -z "$found" ] && found=$(timeout 30 find / -xdev -name "$lib" 2>/dev/null | head -1)
   if [ -z "$found" ]; then
     say "gpu_check: $lib is not on this machine"
     exit 1
@@ -69,8 +69,9 @@ done
 status=0
 export MONE_CUDA_REPORT="$errors"
 for t in "$bundle"/bin/test_*; do
-  say "gpu_check: $(basename "$t") --test-suite=cuda"
-  timeout 300 "$t" --test-suite=cuda --no-version >> "$log" 2>&1
+  s=$(budget 180) || { say "gpu_check: no time left for $(basename "$t")"; status=1; continue; }
+  say "gpu_check: $(basename "$t") --test-suite=cuda (at most $s s)"
+  timeout -k 5 "$s" "$t" --test-suite=cuda --no-version >> "$log" 2>&1
   rc=$?
   tail -2 "$log"
   if [ $rc -ne 0 ]; then
@@ -81,16 +82,22 @@ done
 
 # ---- the GPU benchmark ----
 say "gpu_check: mone_bench_cuda"
-MONE_BENCH_REPORT="$bench" timeout 240 "$bundle/bin/mone_bench_cuda" >> "$log" 2>&1 ||
-  { say "gpu_check: mone_bench_cuda failed or ran out of time"; status=1; }
+if s=$(budget 120); then
+  MONE_BENCH_REPORT="$bench" timeout -k 5 "$s" "$bundle/bin/mone_bench_cuda" >> "$log" 2>&1 ||
+    { say "gpu_check: mone_bench_cuda failed or ran out of time ($s s)"; status=1; }
+else
+  say "gpu_check: no time left for mone_bench_cuda"; status=1
+fi
 sed -n '/^# mone_bench_cuda/,$p' "$log" | grep -E '^(#|-|\||Peak)' | head -80
 
 # ---- training steps on the GPU (mone bench train --device cuda): mone-925m in bf16 (tokens/s,
 # MFU against the bf16 cuBLAS peak), and whether mone-2.81b trains on this GPU (the caching
 # allocator's peak). B 8 x T 2048 each; few steps, to stay inside the 8 minutes. ----
 train_bench() {  # name, timeout, model spec, warmup, steps
-  say "gpu_check: mone bench train $1 (bf16, B 8 x T 2048, $4 warmup + $5 timed steps)"
-  if timeout "$2" "$bundle/bin/mone" bench train --model "$bundle/configs/models/$3.textproto" --device cuda \
+  local s
+  s=$(budget "$2") || { say "gpu_check: no time left for mone bench train $1"; status=1; return; }
+  say "gpu_check: mone bench train $1 (bf16, B 8 x T 2048, $4 warmup + $5 timed steps, at most $s s)"
+  if timeout -k 5 "$s" "$bundle/bin/mone" bench train --model "$bundle/configs/models/$3.textproto" --device cuda \
        --precision bf16 --batch-size 8 --seq-len 2048 --warmup "$4" --steps "$5" --json \
        > "$logs/train_$1.json" 2>> "$log"; then
     python3 - "$logs/train_$1.json" "$1" "$bench" <<'PY' | tee -a "$log"
@@ -109,14 +116,18 @@ PY
     status=1
   fi
 }
-train_bench mone-925m 150 mone_925m 2 3
-train_bench mone-2.81b 180 mone_2p81b 1 1
+train_bench mone-925m 100 mone_925m 2 3
+train_bench mone-2.81b 120 mone_2p81b 1 1
 
 # ---- one-rank NCCL: every all-reduce through NCCL's stream and the polling ----
 if [ -x "$bundle/bin/mone_bench_comm" ]; then
-  say "gpu_check: mone_bench_comm --backend nccl"
-  timeout 60 "$bundle/bin/mone_bench_comm" --backend nccl >> "$log" 2>&1 ||
-    { say "gpu_check: mone_bench_comm (NCCL) failed"; status=1; }
+  if s=$(budget 30); then
+    say "gpu_check: mone_bench_comm --backend nccl"
+    timeout -k 5 "$s" "$bundle/bin/mone_bench_comm" --backend nccl >> "$log" 2>&1 ||
+      { say "gpu_check: mone_bench_comm (NCCL) failed"; status=1; }
+  else
+    say "gpu_check: no time left for mone_bench_comm"; status=1
+  fi
   tail -5 "$log"
 fi
 
