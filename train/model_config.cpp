@@ -29,6 +29,18 @@ Status wrong_type(const std::string& source, const std::string& key, const char*
 Status set_field(proto::ModelSpec& spec, const Field* f, const nlohmann::json& value, const std::string& source) {
   const auto* r = spec.GetReflection();
   const std::string& key = f->name();
+  if (f->is_repeated()) {  // a list of integers (mlp_only_layers)
+    if (f->cpp_type() != Field::CPPTYPE_INT64) {
+      return absl::InternalError(absl::StrCat("config.json: ModelSpec list field ", key, " has an unsupported type"));
+    }
+    if (!value.is_array()) return wrong_type(source, key, "a list of integers");
+    r->ClearField(&spec, f);
+    for (const nlohmann::json& v : value) {
+      if (!v.is_number_integer()) return wrong_type(source, key, "a list of integers");
+      r->AddInt64(&spec, f, v.get<int64_t>());
+    }
+    return absl::OkStatus();
+  }
   switch (f->cpp_type()) {
     case Field::CPPTYPE_INT64:
       if (!value.is_number_integer()) return wrong_type(source, key, "an integer");
@@ -78,6 +90,12 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
   const auto* r = spec.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const Field* f = d->field(i);
+    if (f->is_repeated()) {  // mlp_only_layers: a list of integers, [] when empty
+      nlohmann::json list = nlohmann::json::array();
+      for (int j = 0; j < r->FieldSize(spec, f); ++j) list.push_back(r->GetRepeatedInt64(spec, f, j));
+      config[f->name()] = list;
+      continue;
+    }
     switch (f->cpp_type()) {
       case Field::CPPTYPE_INT64: config[f->name()] = r->GetInt64(spec, f); break;
       case Field::CPPTYPE_DOUBLE: config[f->name()] = r->GetDouble(spec, f); break;
