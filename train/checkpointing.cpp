@@ -174,12 +174,15 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
   ResumePoint point;
   MONE_ASSIGN_OR_RETURN(point.dir, find_resumable_checkpoint(run_dir, &point.warnings));
   MONE_ASSIGN_OR_RETURN(point.state, read_trainer_state(point.dir));
-  const std::string ours = models::model_spec_to_text(model_spec);
-  if (point.state.model_spec_text != ours) {
+  // Compared as written today: a field added since the checkpoint was written reads as its default.
+  proto::ModelSpec stored;
+  MONE_RETURN_IF_ERROR(models::merge_textproto(point.state.model_spec_text,
+                                               join_path(point.dir, kTrainerStateFileName) + " (model_spec)", &stored));
+  const std::string theirs = models::model_spec_to_text(stored), ours = models::model_spec_to_text(model_spec);
+  if (theirs != ours) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", point.dir, " was trained with a different model spec than this run (",
-                     first_difference(point.state.model_spec_text, ours),
-                     "); resume with the same model spec, or start a new run directory"));
+                     first_difference(theirs, ours), "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));
   MONE_RETURN_IF_ERROR(
