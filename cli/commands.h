@@ -29,6 +29,10 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.
 void add_eval_command(CLI::App& app);
+// mone import --from DIR --out DIR: a Hugging Face MoE model as a mone model (docs/INTEROP.md).
+void add_import_command(CLI::App& app);
+// mone export --checkpoint DIR --to DIR: a mone model as a Hugging Face transformers model.
+void add_export_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

@@ -111,14 +111,20 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
 StatusOr<proto::ModelSpec> model_spec_from_config_json(const nlohmann::json& config, const std::string& source) {
   if (!config.is_object()) return absl::InvalidArgumentError(absl::StrCat(source, ": expected a JSON object"));
   proto::ModelSpec spec;
-  const auto* d = spec.GetDescriptor();
   for (const auto& [key, value] : config.items()) {
-    const Field* f = d->FindFieldByName(key);
-    if (f == nullptr) continue;  // architectures, model_type, torch_dtype, other tools' keys
-    MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+    // Keys that name no field (architectures, model_type, torch_dtype, other tools') are ignored.
+    MONE_RETURN_IF_ERROR(set_model_spec_field(spec, key, value, source).status());
   }
   MONE_RETURN_IF_ERROR(models::validate_model_spec(spec, source));
   return spec;
+}
+
+StatusOr<bool> set_model_spec_field(proto::ModelSpec& spec, const std::string& key, const nlohmann::json& value,
+                                    const std::string& source) {
+  const Field* f = spec.GetDescriptor()->FindFieldByName(key);
+  if (f == nullptr) return false;
+  MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+  return true;
 }
 
 }  // namespace mone::train
