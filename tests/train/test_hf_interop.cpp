@@ -368,6 +368,21 @@ TEST_CASE("bad transformers directories: clear errors naming the file and what i
   CHECK(r.exit_code == 1);
   CHECK(contains(r.output, "tensor model.norm.weight has dtype I32; weights must be F32, BF16 or F16"));
 
+  // A header whose dtype does not match its bytes: F16 declared over F32 data.
+  const std::string halves = copy_model(dir, "mixtral", "halves");
+  {
+    std::string bytes = read_text(halves + "/model.safetensors");
+    const std::string entry = "\"model.norm.weight\":{\"dtype\":\"F32\"";
+    const size_t at = bytes.find(entry);
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at + entry.size() - 4, 3, "F16");
+    write_text(halves + "/model.safetensors", bytes);
+  }
+  r = run_mone("import --from " + halves + " --out " + dir.file("out"));
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.output, "tensor \"model.norm.weight\": data_offsets"));
+  CHECK(contains(r.output, "bytes but F16 [16] needs 32"));
+
   // A missing tensor, a stray one, a wrong shape.
   const std::string bad = copy_model(dir, "mixtral", "bad");
   auto rewrite = [&](const std::function<void(models::NamedTensorList&)>& edit) {
