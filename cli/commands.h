@@ -32,6 +32,10 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 // mone runs RUN_DIR...: checkpoints and metrics of run directories.
 void add_runs_command(CLI::App& app);
+// mone import --from DIR --out DIR: a Hugging Face MoE model as a mone model (docs/INTEROP.md).
+void add_import_command(CLI::App& app);
+// mone export --checkpoint DIR --to DIR: a mone model as a Hugging Face transformers model.
+void add_export_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

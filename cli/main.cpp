@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   mone::cli::add_eval_command(app);
   mone::cli::add_generate_command(app);
   mone::cli::add_runs_command(app);
+  mone::cli::add_import_command(app);
+  mone::cli::add_export_command(app);
   mone::cli::add_bench_command(app);
 
   return mone::cli::run_command_line(app, argc, argv);

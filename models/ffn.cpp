@@ -1,7 +1,9 @@
 #include "models/ffn.h"
 
+#include "autograd/activation.h"
 #include "autograd/cast.h"
 #include "autograd/elementwise.h"
+#include "autograd/matmul.h"
 #include "autograd/moe.h"
 #include "ops/moe_dispatch.h"
 #include "ops/moe_losses.h"
@@ -81,12 +83,25 @@ MoeFfn::MoeFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, doub
     const std::string name = c.shared_experts == 1 ? prefix + "shared_expert." : absl::StrCat(prefix, "shared_experts.", s, ".");
     shared_.emplace_back(c.d, c.shared_width, dtype, gen, std, out_std, name);
   }
+  if (c.shared_expert_gate) shared_gate_ = normal_parameter({1, c.d}, dtype, gen, std, prefix + "shared_expert_gate.weight");
 }
 
 void MoeFfn::collect(ParameterList& out) const {
   out.push_back({router_.name(), router_});
   experts_.collect(out);
   for (const auto& s : shared_) s.collect(out);
+  if (shared_gate_.defined()) out.push_back({shared_gate_.name(), shared_gate_});
+}
+
+StatusOr<Variable> MoeFfn::gate_rows(const Variable& x, const Variable& shared) const {
+  MONE_ASSIGN_OR_RETURN(Variable w_g, autograd::cast(shared_gate_, x.dtype()));
+  MONE_ASSIGN_OR_RETURN(Variable logit, autograd::linear(x, w_g));  // [N, 1]
+  MONE_ASSIGN_OR_RETURN(Variable g, autograd::sigmoid(logit));
+  // The elementwise ops broadcast suffixes only, so [N, 1] becomes [N, d] as the outer product
+  // with a row of ones (exact: each entry is g · 1).
+  MONE_ASSIGN_OR_RETURN(Tensor ones, Tensor::full({1, config_.d}, 1.0, x.value().dtype()).to(x.value().device()));
+  MONE_ASSIGN_OR_RETURN(Variable g_wide, autograd::matmul(g, Variable(ones)));
+  return autograd::mul(g_wide, shared);
 }
 
 StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
@@ -103,11 +118,23 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
                         autograd::mone_ffn(x_perm, plan.offsets, w.gate, w.up, w.down, c.expert(c.neuron_topk)));
   // 4. Combine: each token's weighted sum over its K slots, in fixed slot order.
   MONE_ASSIGN_OR_RETURN(Variable y, autograd::combine(experts.y, route.weights, plan));
-  // 5. Shared experts see every token (dense unless the spec sparsifies them).
+  // 5. Shared experts see every token (dense unless the spec sparsifies them); with the shared
+  //    expert gate their sum is scaled by sigmoid(w_g · x), one factor per token.
+  Variable shared;
   for (const auto& s : shared_) {
     MONE_ASSIGN_OR_RETURN(SwigluUse sw, in_dtype(s, x.dtype()));
     MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), sw.gate, sw.up, sw.down, c.expert(c.shared_neuron_topk)));
-    MONE_ASSIGN_OR_RETURN(y, autograd::add(y, r.y));
+    if (shared.defined()) {
+      MONE_ASSIGN_OR_RETURN(shared, autograd::add(shared, r.y));
+    } else {
+      shared = r.y;
+    }
+  }
+  if (shared_gate_.defined()) {
+    MONE_ASSIGN_OR_RETURN(shared, gate_rows(x, shared));
+  }
+  if (shared.defined()) {
+    MONE_ASSIGN_OR_RETURN(y, autograd::add(y, shared));
   }
   if (aux) {
     // The losses are reduced in f32 under mixed precision: their bf16 inputs are upcast first.
@@ -122,6 +149,9 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
                             autograd::neuron_balance_loss(g, experts.idx, plan.offsets, c.neuron_loss_form));
     }
     aux->tokens_per_expert = plan.counts;
+    aux->gate_activations = experts.g;
+    aux->expert_offsets = plan.offsets;
+    aux->row_pairs = plan.order;
     MONE_ASSIGN_OR_RETURN(aux->neuron_counts, ops::neuron_counts(experts.idx, plan.offsets, c.width));
   }
   return y;

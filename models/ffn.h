@@ -21,6 +21,13 @@ struct FfnAux {
   Variable neuron_loss;    // L_NG (only MoNE with K_N < D)
   Tensor tokens_per_expert;  // [E] i64 (undefined for a dense layer)
   Tensor neuron_counts;      // [E, D] i64: times each neuron was selected
+  // What the sparsification and selection studies read (undefined for a dense layer): the gate
+  // activations G = act(W_gate x) of every routed row [R = N·K, D], grouped by expert (expert e's
+  // rows are [expert_offsets[e], expert_offsets[e + 1]), expert_offsets [E + 1] i64), and the
+  // (token, slot) pair of each row, row_pairs [R] i64 = t·K + s.
+  Variable gate_activations;
+  Tensor expert_offsets;
+  Tensor row_pairs;
 };
 
 // SwiGLU weights: gate, up [D, d] and down [d, D] for one expert, or stacked [E, D, d] and
@@ -47,6 +54,7 @@ struct FfnConfig {
   int64_t experts = 0, top_k = 0, width = 0, neuron_topk = 0;  // width: D (or the dense width)
   int64_t shared_experts = 0, shared_width = 0, shared_neuron_topk = 0;
   bool norm_topk_prob = false;
+  bool shared_expert_gate = false;  // scale the shared experts' sum by sigmoid(w_g · x)
   ops::Activation act = ops::Activation::kSilu;
   ops::TopkBackward estimator = ops::TopkBackward::kHard;
   ops::MoneStrategy strategy = ops::MoneStrategy::kGathered;
@@ -76,7 +84,8 @@ class DenseFfn : public Ffn {
 };
 
 // Router -> dropless dispatch -> every routed expert in one op (MoNE: top-K_N neurons by |G|;
-// MoE: K_N = D) -> weighted combine, plus the shared experts.
+// MoE: K_N = D) -> weighted combine, plus the shared experts (optionally gated: Qwen2-MoE's
+// sigmoid(w_g · x) · Σ shared(x)).
 class MoeFfn : public Ffn {
  public:
   MoeFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, double out_std, const std::string& prefix);
@@ -84,10 +93,14 @@ class MoeFfn : public Ffn {
   void collect(ParameterList& out) const override;
 
  private:
+  // sigmoid(x · w_gᵀ) [N, 1] times each row of shared [N, d].
+  StatusOr<Variable> gate_rows(const Variable& x, const Variable& shared) const;
+
   FfnConfig config_;
   Variable router_;       // [E, d]: model.layers.{i}.mlp.gate.weight
   SwigluWeights experts_;  // [E, D, d], [E, D, d], [E, d, D]: ...mlp.experts.{e}.{gate,up,down}_proj.weight
   std::vector<SwigluWeights> shared_;
+  Variable shared_gate_;  // [1, d]: ...mlp.shared_expert_gate.weight (undefined when off)
 };
 
 }  // namespace mone::models

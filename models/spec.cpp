@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -184,6 +185,28 @@ Status validate_attention(const ModelSpec& s, const std::string& src) {
   MONE_RETURN_IF_ERROR(require_positive_real(src, "rope_theta", s.rope_theta()));
   MONE_RETURN_IF_ERROR(
       require_positive(src, "max_position_embeddings", s.max_position_embeddings()));
+  if (!(s.clip_qkv() >= 0) || !std::isfinite(s.clip_qkv())) {
+    return field_error(src, "clip_qkv", s.clip_qkv(), "must be a finite number >= 0 (0: no clamp)");
+  }
+  return absl::OkStatus();
+}
+
+// Which blocks are dense: decoder_sparse_step and mlp_only_layers.
+Status validate_layer_kinds(const ModelSpec& s, const std::string& src) {
+  MONE_RETURN_IF_ERROR(require_positive(src, "decoder_sparse_step", s.decoder_sparse_step()));
+  std::set<int64_t> seen;
+  for (int64_t layer : s.mlp_only_layers()) {
+    if (layer < 0 || layer >= s.num_hidden_layers()) {
+      return field_error(src, "mlp_only_layers", layer,
+                         absl::StrCat("must be a layer index in [0, num_hidden_layers = ", s.num_hidden_layers(), ")"));
+    }
+    if (!seen.insert(layer).second) return field_error(src, "mlp_only_layers", layer, "is listed twice");
+  }
+  if (has_experts(s) && num_dense_layers(s) > 0 && s.intermediate_size() <= 0) {
+    return field_error(src, "intermediate_size", s.intermediate_size(),
+                       absl::StrCat("must be > 0: ", num_dense_layers(s),
+                                    " layer(s) are dense SwiGLUs (decoder_sparse_step, mlp_only_layers)"));
+  }
   return absl::OkStatus();
 }
 
@@ -209,6 +232,9 @@ Status validate_experts(const ModelSpec& s, const std::string& src) {
                                     "moe_intermediate_size = ",
                                     D, "; set neuron_topk >= 1"));
   }
+  if (s.shared_expert_gate() && s.num_shared_experts() < 1) {
+    return field_error(src, "shared_expert_gate", "true", "needs num_shared_experts >= 1 (it gates their output)");
+  }
   if (s.sparsify_shared_expert()) {
     if (s.ffn_type() != ModelSpec::MONE) {
       return field_error(src, "sparsify_shared_expert", "true",
@@ -226,12 +252,14 @@ Status validate_experts(const ModelSpec& s, const std::string& src) {
 // Parameter counts must fit comfortably in int64 (spec_stats counts them exactly).
 Status validate_magnitude(const ModelSpec& s, const std::string& src) {
   const long double V = s.vocab_size(), d = s.hidden_size(), L = s.num_hidden_layers();
-  long double ffn = 3.0L * d * s.intermediate_size();
+  long double moe = 0;
   if (has_experts(s)) {
-    ffn = 3.0L * d * s.moe_intermediate_size() * s.num_experts() +
+    moe = 3.0L * d * s.moe_intermediate_size() * s.num_experts() +
           3.0L * d * shared_expert_width(s) * s.num_shared_experts();
   }
-  const long double approx = 2 * V * d + L * (4 * d * d + ffn) + s.max_position_embeddings();
+  const long double ffn = static_cast<long double>(num_moe_layers(s)) * moe +
+                          static_cast<long double>(num_dense_layers(s)) * 3.0L * d * s.intermediate_size();
+  const long double approx = 2 * V * d + L * 4 * d * d + ffn + s.max_position_embeddings();
   constexpr long double kLimit = 1e15L;
   if (approx > kLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -259,6 +287,24 @@ int64_t shared_expert_width(const proto::ModelSpec& spec) {
 
 bool has_experts(const proto::ModelSpec& spec) {
   return spec.ffn_type() == ModelSpec::MOE || spec.ffn_type() == ModelSpec::MONE;
+}
+
+bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer) {
+  if (!has_experts(spec) || spec.decoder_sparse_step() < 1) return false;
+  for (int64_t dense : spec.mlp_only_layers()) {
+    if (dense == layer) return false;
+  }
+  return (layer + 1) % spec.decoder_sparse_step() == 0;
+}
+
+int64_t num_moe_layers(const proto::ModelSpec& spec) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < spec.num_hidden_layers(); ++i) n += is_moe_layer(spec, i);
+  return n;
+}
+
+int64_t num_dense_layers(const proto::ModelSpec& spec) {
+  return spec.num_hidden_layers() - num_moe_layers(spec);
 }
 
 int64_t effective_neuron_topk(const proto::ModelSpec& spec) {
@@ -289,6 +335,7 @@ Status validate_model_spec(const proto::ModelSpec& spec, const std::string& sour
   } else {
     MONE_RETURN_IF_ERROR(validate_experts(spec, src));
   }
+  MONE_RETURN_IF_ERROR(validate_layer_kinds(spec, src));
   MONE_RETURN_IF_ERROR(
       require_loss_weight(src, "router_aux_loss_coef", spec.router_aux_loss_coef()));
   MONE_RETURN_IF_ERROR(require_loss_weight(src, "router_z_loss_coef", spec.router_z_loss_coef()));
@@ -389,7 +436,7 @@ std::string model_spec_to_text(const proto::ModelSpec& spec) {
   using Field = google::protobuf::FieldDescriptor;
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const Field* f = descriptor->field(i);
-    if (reflection->HasField(full, f)) continue;
+    if (f->is_repeated() || reflection->HasField(full, f)) continue;  // a list is written when not empty
     switch (f->cpp_type()) {
       case Field::CPPTYPE_INT64:
         reflection->SetInt64(&full, f, f->default_value_int64());

@@ -54,6 +54,13 @@ int64_t effective_neuron_topk(const proto::ModelSpec& spec);
 // Neurons kept per token in each shared expert: K_N when sparsify_shared_expert, else D_s.
 int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec);
 bool has_experts(const proto::ModelSpec& spec);  // ffn_type is MOE or MONE
+// Whether block `layer` (from 0) routes its tokens to experts: has_experts, (layer + 1) a multiple
+// of decoder_sparse_step, and layer not in mlp_only_layers. Every other block of a MOE/MONE spec
+// is a dense SwiGLU of width intermediate_size (Qwen2-MoE's rule).
+bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer);
+int64_t num_moe_layers(const proto::ModelSpec& spec);
+// Blocks whose feed-forward is a dense SwiGLU: num_hidden_layers - num_moe_layers.
+int64_t num_dense_layers(const proto::ModelSpec& spec);
 
 // The spec as textproto, every field written out (defaults included), in field-number order.
 std::string model_spec_to_text(const proto::ModelSpec& spec);

@@ -116,6 +116,63 @@ StatusOr<Tensor> scale(const Tensor& a_in, double s) {
   return out;
 }
 
+namespace {
+Status check_clamp_bounds(const char* op, double lo, double hi) {
+  if (lo <= hi) return absl::OkStatus();  // also false for a NaN bound
+  return absl::InvalidArgumentError(absl::StrCat(op, ": bounds [", lo, ", ", hi, "] must satisfy lo <= hi"));
+}
+}  // namespace
+
+StatusOr<Tensor> clamp(const Tensor& x_in, double lo, double hi) {
+  constexpr const char* op = "clamp";
+  MONE_RETURN_IF_ERROR(check_float(op, x_in, "x"));
+  MONE_RETURN_IF_ERROR(check_clamp_bounds(op, lo, hi));
+  const Tensor x = x_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(x.shape(), x.dtype(), x.device()));
+  switch (x.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(x.dtype(), op, {
+        cpu::clamp<scalar_t>(x.data<scalar_t>(), x.numel(), static_cast<scalar_t>(lo), static_cast<scalar_t>(hi),
+                             out.data<scalar_t>());
+      });
+      return out;
+    case DeviceType::kCUDA:
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::clamp<scalar_t>(x.data<scalar_t>(), x.numel(), static_cast<float>(lo),
+                                                                   static_cast<float>(hi), out.data<scalar_t>(),
+                                                                   cuda::current_stream()),
+                                             op));
+      });
+      return out;
+  }
+  return out;
+}
+
+StatusOr<Tensor> clamp_backward(const Tensor& grad_out_in, const Tensor& x_in, double lo, double hi) {
+  constexpr const char* op = "clamp_backward";
+  MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"grad_out", &grad_out_in}, {"x", &x_in}}));
+  MONE_RETURN_IF_ERROR(check_clamp_bounds(op, lo, hi));
+  const Tensor g = grad_out_in.contiguous(), x = x_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor grad_x, new_tensor(x.shape(), x.dtype(), x.device()));
+  switch (x.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(x.dtype(), op, {
+        cpu::clamp_backward<scalar_t>(g.data<scalar_t>(), x.data<scalar_t>(), x.numel(), static_cast<scalar_t>(lo),
+                                      static_cast<scalar_t>(hi), grad_x.data<scalar_t>());
+      });
+      return grad_x;
+    case DeviceType::kCUDA:
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::clamp_backward<scalar_t>(g.data<scalar_t>(), x.data<scalar_t>(), x.numel(), static_cast<float>(lo),
+                                           static_cast<float>(hi), grad_x.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_x;
+  }
+  return grad_x;
+}
+
 StatusOr<Tensor> sum_to_shape(const Tensor& t_in, const Shape& shape) {
   MONE_RETURN_IF_ERROR(check_float("sum_to_shape", t_in, "t"));
   if (t_in.shape() == shape) return t_in;

@@ -13,6 +13,7 @@
 #include "train/checkpoint/manifest.h"
 #include "train/checkpoint/safetensors.h"
 #include "train/checkpoint/sha256.h"
+#include "train/hf_interop.h"
 #include "train/model_config.h"
 
 namespace mone::train {
@@ -209,9 +210,14 @@ StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const 
   }
   const std::string config_path = join_path(dir, kModelConfigFileName);
   MONE_ASSIGN_OR_RETURN(nlohmann::json config, read_json_file(config_path));
-  MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
-  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, models::Transformer::create(spec, 0));
-  MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  std::unique_ptr<models::Transformer> model;
+  if (is_transformers_config(config)) {  // Mixtral, Qwen2-MoE, OLMoE: as their architecture computes them
+    MONE_ASSIGN_OR_RETURN(model, load_hf_model(dir));
+  } else {
+    MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
+    MONE_ASSIGN_OR_RETURN(model, models::Transformer::create(spec, 0));
+    MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  }
   if (loaded_dir) *loaded_dir = dir;
   return model;
 }

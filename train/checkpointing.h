@@ -80,8 +80,10 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
 StatusOr<TrainerState> read_trainer_state(const std::string& dir);
 
 // The model a checkpoint directory describes (its config.json), built and loaded with its
-// model.safetensors. `dir` may also be a run directory: its newest valid checkpoint is used.
-// The chosen directory goes to *loaded_dir when given.
+// model.safetensors. `dir` may also be a run directory (its newest valid checkpoint is used) or a
+// Hugging Face transformers directory (Mixtral, Qwen2-MoE, OLMoE: train/hf_interop.h's
+// load_hf_model). The one entry point of every command that takes a checkpoint. The chosen
+// directory goes to *loaded_dir when given.
 StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const std::string& dir,
                                                                           std::string* loaded_dir = nullptr);
 

@@ -17,6 +17,18 @@ Status wrong_type(const std::string& source, const std::string& key, const char*
 Status set_field(proto::ModelSpec& spec, const Field* f, const nlohmann::json& value, const std::string& source) {
   const auto* r = spec.GetReflection();
   const std::string& key = f->name();
+  if (f->is_repeated()) {  // a list of integers (mlp_only_layers)
+    if (f->cpp_type() != Field::CPPTYPE_INT64) {
+      return absl::InternalError(absl::StrCat("config.json: ModelSpec list field ", key, " has an unsupported type"));
+    }
+    if (!value.is_array()) return wrong_type(source, key, "a list of integers");
+    r->ClearField(&spec, f);
+    for (const nlohmann::json& v : value) {
+      if (!v.is_number_integer()) return wrong_type(source, key, "a list of integers");
+      r->AddInt64(&spec, f, v.get<int64_t>());
+    }
+    return absl::OkStatus();
+  }
   switch (f->cpp_type()) {
     case Field::CPPTYPE_INT64:
       if (!value.is_number_integer()) return wrong_type(source, key, "an integer");
@@ -67,6 +79,12 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
   const auto* r = spec.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const Field* f = d->field(i);
+    if (f->is_repeated()) {  // mlp_only_layers: a list of integers, [] when empty
+      nlohmann::json list = nlohmann::json::array();
+      for (int j = 0; j < r->FieldSize(spec, f); ++j) list.push_back(r->GetRepeatedInt64(spec, f, j));
+      config[f->name()] = list;
+      continue;
+    }
     switch (f->cpp_type()) {
       case Field::CPPTYPE_INT64: config[f->name()] = r->GetInt64(spec, f); break;
       case Field::CPPTYPE_DOUBLE: config[f->name()] = r->GetDouble(spec, f); break;
@@ -82,14 +100,20 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
 StatusOr<proto::ModelSpec> model_spec_from_config_json(const nlohmann::json& config, const std::string& source) {
   if (!config.is_object()) return absl::InvalidArgumentError(absl::StrCat(source, ": expected a JSON object"));
   proto::ModelSpec spec;
-  const auto* d = spec.GetDescriptor();
   for (const auto& [key, value] : config.items()) {
-    const Field* f = d->FindFieldByName(key);
-    if (f == nullptr) continue;  // architectures, model_type, torch_dtype, other tools' keys
-    MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+    // Keys that name no field (architectures, model_type, torch_dtype, other tools') are ignored.
+    MONE_RETURN_IF_ERROR(set_model_spec_field(spec, key, value, source).status());
   }
   MONE_RETURN_IF_ERROR(models::validate_model_spec(spec, source));
   return spec;
+}
+
+StatusOr<bool> set_model_spec_field(proto::ModelSpec& spec, const std::string& key, const nlohmann::json& value,
+                                    const std::string& source) {
+  const Field* f = spec.GetDescriptor()->FindFieldByName(key);
+  if (f == nullptr) return false;
+  MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+  return true;
 }
 
 }  // namespace mone::train

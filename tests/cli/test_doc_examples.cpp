@@ -114,7 +114,7 @@ TEST_CASE("docs/: TRAINING.md's, then GENERATE.md's and SPECS.md's commands run 
 TEST_CASE("every --help example runs as written, in workflow order") {
   Sandbox box;
   size_t total = 0;
-  for (const char* command : {"tokenizer train", "data prepare", "train", "eval", "generate", "runs", "bench train",
+  for (const char* command : {"tokenizer train", "data prepare", "train", "eval", "generate", "runs", "export", "import", "bench train",
                               "inspect"}) {
     const std::vector<std::string> examples = help_examples(command);
     CHECK_MESSAGE(!examples.empty(), "mone ", command, " --help has no example");
