@@ -51,8 +51,9 @@ struct FfnConfig {
   ops::TopkBackward estimator = ops::TopkBackward::kHard;
   ops::MoneStrategy strategy = ops::MoneStrategy::kGathered;
   ops::NeuronLossForm neuron_loss_form = ops::NeuronLossForm::kNormalized;
+  ops::NeuronSelector selector = ops::NeuronSelector::kAbsGate;
   // The expert op's configuration with k_n neurons kept.
-  ops::MoneFfnConfig expert(int64_t k_n) const { return {k_n, act, strategy, estimator}; }
+  ops::MoneFfnConfig expert(int64_t k_n) const { return {k_n, act, strategy, estimator, selector}; }
 };
 
 class Ffn {

@@ -91,9 +91,11 @@ double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
   if (s.ffn_type() == ModelSpec::MONE && s.neuron_topk_backward() == ModelSpec::STRAIGHT_THROUGH) {
     const double kn = effective_neuron_topk(s);
     flops += 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
-    if (s.sparsify_shared_expert()) {
-      flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
-    }
+    flops += 8.0 * d * (shared_expert_width(s) - shared_expert_neuron_topk(s)) * s.num_shared_experts() * L;
+  }
+  if (s.ffn_type() == ModelSpec::MONE && s.neuron_selector() == ModelSpec::ABS_GATE_TIMES_UP) {
+    // The selection's dense up projection W_up x (forward only: the selection has no gradient).
+    flops += 2.0 * d * s.moe_intermediate_size() * s.num_experts_per_tok() * L;
   }
   return flops;
 }

@@ -13,6 +13,15 @@ namespace mone::models {
 
 namespace {
 
+ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector s) {
+  switch (s) {
+    case proto::ModelSpec::SIGNED_GATE: return ops::NeuronSelector::kSignedGate;
+    case proto::ModelSpec::ABS_GATE_TIMES_UP: return ops::NeuronSelector::kAbsGateTimesUp;
+    case proto::ModelSpec::ABS_GATE_THRESHOLD: return ops::NeuronSelector::kAbsGateThreshold;
+    default: return ops::NeuronSelector::kAbsGate;
+  }
+}
+
 FfnConfig ffn_config(const proto::ModelSpec& s) {
   FfnConfig c;
   c.d = s.hidden_size();
@@ -35,6 +44,7 @@ FfnConfig ffn_config(const proto::ModelSpec& s) {
                                                                    : ops::MoneStrategy::kGathered;
   c.neuron_loss_form =
       s.neuron_aux_loss_form() == proto::ModelSpec::RAW ? ops::NeuronLossForm::kRaw : ops::NeuronLossForm::kNormalized;
+  c.selector = neuron_selector(s.neuron_selector());
   return c;
 }
 
