@@ -13,6 +13,19 @@
 
 namespace mone::models {
 
+// A routed layer's selections, for the research tools (research/): the tensors the forward
+// computes anyway, held (not copied) when FfnAux::capture asks for them. R = N·K rows grouped by
+// expert. Shared experts are not captured.
+struct FfnCapture {
+  Tensor x;        // [R, d] the routed rows: row r is token order[r] / K
+  Tensor order;    // [R] i64: row r holds the pair t·K + s (ops::DispatchPlan)
+  Tensor offsets;  // [E + 1] i64: expert e's rows
+  Tensor g;        // [R, D] G (ABS_GATE_THRESHOLD: after its cut)
+  Tensor idx;      // [R, K_N] i32: the selected neurons
+  Variable y;      // [R, d] the experts' outputs before the combine; keeps its gradient after backward
+  bool defined() const { return idx.defined(); }
+};
+
 // What one FFN layer reports besides its output: its auxiliary losses (undefined when absent)
 // and its load statistics, as tensors on the model's device (read them only when logging).
 struct FfnAux {
@@ -21,6 +34,8 @@ struct FfnAux {
   Variable neuron_loss;    // L_NG (only MoNE with K_N < D)
   Tensor tokens_per_expert;  // [E] i64 (undefined for a dense layer)
   Tensor neuron_counts;      // [E, D] i64: times each neuron was selected
+  bool capture = false;      // in: fill `routed` (MoE / MoNE layers)
+  FfnCapture routed;         // out, when asked
 };
 
 // SwiGLU weights: gate, up [D, d] and down [d, D] for one expert, or stacked [E, D, d] and

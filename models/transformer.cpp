@@ -103,8 +103,8 @@ StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpe
   return m;
 }
 
-StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targets,
-                                           std::vector<KvCache>* caches) const {
+StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targets, std::vector<KvCache>* caches,
+                                           bool capture_selections) const {
   if (ids.dim() != 2) {
     return absl::InvalidArgumentError(absl::StrCat("model forward: ids must be [B, T], got ", ids.describe()));
   }
@@ -129,6 +129,7 @@ StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targ
     MONE_ASSIGN_OR_RETURN(Variable n2, autograd::rmsnorm(h, b.post_attention_norm, eps));
     MONE_ASSIGN_OR_RETURN(n2, autograd::reshape(n2, {N, d}));
     FfnAux aux;
+    aux.capture = capture_selections;
     MONE_ASSIGN_OR_RETURN(Variable f, b.ffn->forward(n2, &aux));
     MONE_ASSIGN_OR_RETURN(f, autograd::reshape(f, {B, T, d}));
     MONE_ASSIGN_OR_RETURN(x, autograd::add(h, f));

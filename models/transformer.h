@@ -39,9 +39,9 @@ class Transformer {
 
   // ids [B, T] (i32/i64), targets [B, T] or undefined. With targets: the losses; without: logits.
   // Token ids outside the vocabulary are an error naming the position. caches (one per layer)
-  // are for generation.
-  StatusOr<ModelOutput> forward(const Tensor& ids, const Tensor& targets,
-                                std::vector<KvCache>* caches = nullptr) const;
+  // are for generation. capture_selections: every routed layer's FfnAux::routed is filled.
+  StatusOr<ModelOutput> forward(const Tensor& ids, const Tensor& targets, std::vector<KvCache>* caches = nullptr,
+                                bool capture_selections = false) const;
 
   // Every parameter under its Hugging Face name, in a fixed order.
   const ParameterList& parameters() const { return params_; }

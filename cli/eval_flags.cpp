@@ -1,0 +1,25 @@
+#include "cli/eval_flags.h"
+
+#include "train/machine.h"
+
+namespace mone::cli {
+
+void add_eval_flags(CLI::App* cmd, EvalFlags& f, const std::string& dtype_help) {
+  cmd->add_option("--checkpoint", f.input.checkpoint,
+                  "A checkpoint directory (step_XXXXXXXX) or a run directory (its newest valid checkpoint)")
+      ->required();
+  cmd->add_option("--data", f.input.data, "Shards: directories (their *val*.bin), files or globs")->required();
+  cmd->add_option("--batch-size,-b", f.input.batch_size, "B: sequences per batch (default: as trained)");
+  cmd->add_option("--seq-len,-t", f.input.seq_len, "T: tokens per sequence (default: as trained)");
+  cmd->add_option("--batches,-n", f.input.batches, "Batches to use (default: every full batch)");
+  cmd->add_option("--dtype", f.dtype, dtype_help)->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("--threads", f.threads, "OpenMP and BLAS threads (0: every core)");
+}
+
+StatusOr<research::EvalInput> open_eval_input(EvalFlags& f) {
+  train::set_num_threads(f.threads);
+  MONE_ASSIGN_OR_RETURN(f.input.dtype, research::parse_model_dtype(f.dtype, "--dtype"));
+  return research::EvalInput::open(f.input);
+}
+
+}  // namespace mone::cli

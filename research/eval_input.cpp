@@ -1,0 +1,79 @@
+#include "research/eval_input.h"
+
+#include <algorithm>
+
+#include "train/checkpointing.h"
+#include "train/evaluate.h"
+#include "train/train_spec.h"
+
+namespace mone::research {
+namespace {
+
+// The train spec a checkpoint records (a bare model directory records none).
+std::optional<proto::TrainSpec> read_trained_spec(const std::string& dir) {
+  StatusOr<train::TrainerState> state = train::read_trainer_state(dir);
+  if (!state.ok()) return std::nullopt;
+  StatusOr<proto::TrainSpec> spec = train::parse_train_spec(state->train_spec_text, dir);
+  if (!spec.ok()) return std::nullopt;
+  return *spec;
+}
+
+}  // namespace
+
+StatusOr<DType> parse_model_dtype(const std::string& text, const std::string& flag) {
+  if (text == "f32") return DType::kF32;
+  if (text == "f64") return DType::kF64;
+  return absl::InvalidArgumentError(absl::StrCat(flag, " ", text, ": expected f32 or f64"));
+}
+
+StatusOr<EvalInput> EvalInput::open(const EvalInputOptions& o) {
+  if (o.dtype != DType::kF32 && o.dtype != DType::kF64) {
+    return absl::InvalidArgumentError(absl::StrCat("models evaluate in f32 or f64, not ", dtype_name(o.dtype)));
+  }
+  std::string dir;
+  train::ModelLoadOptions load;
+  load.dtype = o.dtype;
+  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model,
+                        train::load_model_from_checkpoint(o.checkpoint, &dir, load));
+  const proto::ModelSpec& spec = model->spec();
+  std::optional<proto::TrainSpec> trained = read_trained_spec(dir);
+  const int64_t B = o.batch_size > 0 ? o.batch_size : trained ? trained->batch_size() : 8;
+  const int64_t T = o.seq_len > 0 ? o.seq_len : trained ? trained->seq_len() : spec.max_position_embeddings();
+  if (T > spec.max_position_embeddings()) {
+    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", T, " exceeds the model's max_position_embeddings (",
+                                                   spec.max_position_embeddings(), ")"));
+  }
+  std::vector<std::string> paths;
+  for (const std::string& d : o.data) {
+    MONE_ASSIGN_OR_RETURN(std::vector<std::string> found, train::find_split_shards(d, "val"));
+    paths.insert(paths.end(), found.begin(), found.end());
+  }
+  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, train::EvalReader::open(paths, B, T));
+  MONE_RETURN_IF_ERROR(reader.check_max_token(spec.vocab_size()));
+  return EvalInput(o, std::move(dir), std::move(model), std::move(trained), std::move(reader));
+}
+
+int64_t EvalInput::batches() const {
+  const int64_t available = reader_.num_batches();
+  return options_.batches > 0 ? std::min(options_.batches, available) : available;
+}
+
+StatusOr<EvalInput::Batch> EvalInput::batch(int64_t j) const {
+  const int64_t B = batch_size(), T = seq_len();
+  std::vector<int32_t> inputs(B * T), targets(B * T);
+  MONE_RETURN_IF_ERROR(reader_.read(j, inputs.data(), targets.data()));
+  Batch b;
+  MONE_ASSIGN_OR_RETURN(b.ids, Tensor::from_vector(inputs, {B, T}));
+  MONE_ASSIGN_OR_RETURN(b.targets, Tensor::from_vector(targets, {B, T}));
+  return b;
+}
+
+StatusOr<std::unique_ptr<models::Transformer>> EvalInput::load_variant(
+    const std::function<void(proto::ModelSpec&)>& edit) const {
+  train::ModelLoadOptions load;
+  load.dtype = options_.dtype;
+  load.edit_spec = edit;
+  return train::load_model_from_checkpoint(dir_, nullptr, load);
+}
+
+}  // namespace mone::research

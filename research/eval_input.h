@@ -1,0 +1,72 @@
+// What every command that evaluates a checkpoint opens (mone eval, gradstudy, analyze, sparsify):
+// the checkpoint's model in the dtype asked for, its spec, and the evaluation batches in llm.c's
+// order (train/data/eval_reader.h), sized as the checkpoint was trained. Commands opened with the
+// same options see the same batches, so their numbers compare exactly.
+//
+// Shape letters: B batch, T sequence.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "models/transformer.h"
+#include "proto/train.pb.h"
+#include "train/data/eval_reader.h"
+
+namespace mone::research {
+
+struct EvalInputOptions {
+  std::string checkpoint;         // a checkpoint directory, or a run directory (its newest valid checkpoint)
+  std::vector<std::string> data;  // directories (their *val*.bin shards, else every *.bin), files or globs
+  int64_t batch_size = 0;         // B; 0: as trained, else 8
+  int64_t seq_len = 0;            // T; 0: as trained, else max_position_embeddings
+  int64_t batches = 0;            // batches to use; 0: every full batch
+  DType dtype = DType::kF32;      // the model's dtype (f32 or f64; the checkpoint's f32 weights are converted)
+};
+
+// "f32" -> kF32, "f64" -> kF64; anything else is an error naming `flag`.
+StatusOr<DType> parse_model_dtype(const std::string& text, const std::string& flag);
+
+class EvalInput {
+ public:
+  static StatusOr<EvalInput> open(const EvalInputOptions& options);
+
+  const std::string& dir() const { return dir_; }  // the checkpoint directory used
+  const proto::ModelSpec& spec() const { return model_->spec(); }
+  const models::Transformer& model() const { return *model_; }
+  models::Transformer& model() { return *model_; }
+  DType dtype() const { return options_.dtype; }
+  const std::optional<proto::TrainSpec>& trained_spec() const { return trained_; }
+  int64_t batch_size() const { return reader_.batch_size(); }
+  int64_t seq_len() const { return reader_.seq_len(); }
+  int64_t batches() const;  // min(options.batches, the batches the data holds), or all
+  const train::EvalReader& reader() const { return reader_; }
+
+  // Batch j: inputs and targets [B, T] i32.
+  struct Batch {
+    Tensor ids, targets;
+  };
+  StatusOr<Batch> batch(int64_t j) const;
+
+  // Another copy of the checkpoint's model (same dtype), its spec changed by `edit` first: a
+  // variant of the same weights (another K_N, selector or estimator).
+  StatusOr<std::unique_ptr<models::Transformer>> load_variant(const std::function<void(proto::ModelSpec&)>& edit) const;
+
+ private:
+  EvalInput(EvalInputOptions options, std::string dir, std::unique_ptr<models::Transformer> model,
+            std::optional<proto::TrainSpec> trained, train::EvalReader reader)
+      : options_(std::move(options)), dir_(std::move(dir)), model_(std::move(model)), trained_(std::move(trained)),
+        reader_(std::move(reader)) {}
+  EvalInputOptions options_;
+  std::string dir_;
+  std::unique_ptr<models::Transformer> model_;
+  std::optional<proto::TrainSpec> trained_;
+  train::EvalReader reader_;
+};
+
+}  // namespace mone::research
