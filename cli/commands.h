@@ -29,6 +29,11 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.
 void add_eval_command(CLI::App& app);
+// The research tools (docs/RESEARCH.md): mone gradstudy, analyze, sparsify, report.
+void add_gradstudy_command(CLI::App& app);
+void add_analyze_command(CLI::App& app);
+void add_sparsify_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   mone::cli::add_eval_command(app);
   mone::cli::add_generate_command(app);
   mone::cli::add_bench_command(app);
+  mone::cli::add_gradstudy_command(app);
+  mone::cli::add_analyze_command(app);
+  mone::cli::add_sparsify_command(app);
+  mone::cli::add_report_command(app);
 
   try {
     app.parse(argc, argv);

@@ -11,8 +11,6 @@
 
 namespace mone::models {
 
-namespace {
-
 ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector s) {
   switch (s) {
     case proto::ModelSpec::SIGNED_GATE: return ops::NeuronSelector::kSignedGate;
@@ -47,6 +45,8 @@ FfnConfig ffn_config(const proto::ModelSpec& s) {
   c.selector = neuron_selector(s.neuron_selector());
   return c;
 }
+
+namespace {
 
 // total = ce + Σ coef·term over the defined terms.
 StatusOr<Variable> total_loss(const Variable& ce, const std::vector<std::pair<double, Variable>>& terms) {

@@ -31,6 +31,12 @@ struct ModelOutput {
   std::vector<FfnAux> layers;  // per-layer statistics (losses too)
 };
 
+// The FFN configuration every block of a model with this spec uses (the op settings a research
+// tool needs to run one expert layer again: act, selector, K_N, estimator, strategy).
+FfnConfig ffn_config(const proto::ModelSpec& spec);
+// The op's selector for the spec's.
+ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector selector);
+
 class Transformer {
  public:
   // Builds the model and draws its weights; errors when the spec is invalid.

@@ -121,7 +121,7 @@ StatusOr<std::string> run_report_html(const ReportOptions& o) {
     r.dir = dir;
     r.label = fs::path(dir).lexically_normal().filename().string();
     if (r.label.empty()) r.label = fs::path(dir).lexically_normal().parent_path().filename().string();
-    const std::string path = (fs::path(dir) / "metrics.jsonl").string();
+    const std::string path = join_path(dir, "metrics.jsonl");
     StatusOr<std::map<std::string, Series>> m = read_metrics_series(path);
     if (!m.ok()) {
       return absl::Status(m.status().code(), absl::StrCat("run directory ", dir, ": ", m.status().message()));
@@ -169,21 +169,18 @@ StatusOr<std::string> run_report_html(const ReportOptions& o) {
   for (const Run& r : runs) {
     std::string plots;
     for (const std::string& folder : report_plot_folders()) {
-      const fs::path dir = fs::path(r.dir) / folder;
+      const std::string dir = join_path(r.dir, folder);
       std::error_code ec;
       if (!fs::is_directory(dir, ec)) continue;
-      std::vector<fs::path> files;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        if (entry.path().extension() == ".svg") files.push_back(entry.path());
+      MONE_ASSIGN_OR_RETURN(std::vector<std::string> names, list_directory(dir));  // sorted
+      std::string figures;
+      for (const std::string& name : names) {
+        if (fs::path(name).extension() != ".svg") continue;
+        MONE_ASSIGN_OR_RETURN(std::string svg, read_file_to_string(join_path(dir, name)));
+        figures += figure(svg, name);
       }
-      std::sort(files.begin(), files.end());
-      if (files.empty()) continue;
-      absl::StrAppend(&plots, "<h3>", xml_escape(folder), "</h3>\n<div class=\"grid\">\n");
-      for (const fs::path& f : files) {
-        MONE_ASSIGN_OR_RETURN(std::string svg, read_file_to_string(f.string()));
-        plots += figure(svg, f.filename().string());
-      }
-      plots += "</div>\n";
+      if (figures.empty()) continue;
+      absl::StrAppend(&plots, "<h3>", xml_escape(folder), "</h3>\n<div class=\"grid\">\n", figures, "</div>\n");
     }
     if (!plots.empty()) absl::StrAppend(&html, "<h2>Analysis: ", xml_escape(r.label), "</h2>\n", plots);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/mone_ffn.h"
 #include "train/checkpointing.h"
 #include "train/evaluate.h"
 #include "train/train_spec.h"
@@ -24,6 +25,18 @@ StatusOr<DType> parse_model_dtype(const std::string& text, const std::string& fl
   if (text == "f32") return DType::kF32;
   if (text == "f64") return DType::kF64;
   return absl::InvalidArgumentError(absl::StrCat(flag, " ", text, ": expected f32 or f64"));
+}
+
+StatusOr<proto::ModelSpec::NeuronSelector> parse_neuron_selector(const std::string& text, const std::string& flag) {
+  std::string choices;
+  const auto* e = proto::ModelSpec::NeuronSelector_descriptor();
+  for (int i = 0; i < e->value_count(); ++i) {
+    const auto v = static_cast<proto::ModelSpec::NeuronSelector>(e->value(i)->number());
+    const std::string name = ops::neuron_selector_name(models::neuron_selector(v));
+    if (name == text) return v;
+    absl::StrAppend(&choices, i > 0 ? ", " : "", name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(flag, " ", text, ": expected one of ", choices));
 }
 
 StatusOr<EvalInput> EvalInput::open(const EvalInputOptions& o) {

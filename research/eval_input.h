@@ -32,6 +32,10 @@ struct EvalInputOptions {
 // "f32" -> kF32, "f64" -> kF64; anything else is an error naming `flag`.
 StatusOr<DType> parse_model_dtype(const std::string& text, const std::string& flag);
 
+// A selector by its name (ops::neuron_selector_name: abs_gate, signed_gate, abs_gate_times_up,
+// abs_gate_threshold); anything else is an error naming `flag` and the choices.
+StatusOr<proto::ModelSpec::NeuronSelector> parse_neuron_selector(const std::string& text, const std::string& flag);
+
 class EvalInput {
  public:
   static StatusOr<EvalInput> open(const EvalInputOptions& options);

@@ -1,0 +1,58 @@
+// mone analyze --checkpoint DIR --data DIR [--bins N] [--out DIR] [--json]
+//              (+ the evaluation flags of cli/eval_flags.h)
+//
+// Selection diagnostics per routed layer and expert (research/analyze.h, docs/RESEARCH.md).
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/eval_flags.h"
+#include "research/analyze.h"
+
+namespace mone::cli {
+namespace {
+
+struct AnalyzeFlags {
+  EvalFlags eval;
+  research::AnalyzeOptions options;
+  std::string out;
+  bool json = false;
+};
+
+Status run_analyze(AnalyzeFlags& f) {
+  MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
+  MONE_ASSIGN_OR_RETURN(research::AnalysisResult r, research::run_analyze(input, f.options));
+  if (!f.out.empty()) MONE_RETURN_IF_ERROR(research::write_analysis(f.out, r));
+  if (f.json) {
+    std::printf("%s\n", research::analysis_json(r).dump(1).c_str());
+  } else {
+    std::printf("%s", research::analysis_table(r).c_str());
+    if (!f.out.empty()) {
+      std::printf("  wrote %s/analysis.json, experts.csv, neurons.csv and the plots (*.svg)\n", f.out.c_str());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void add_analyze_command(CLI::App& app) {
+  auto f = std::make_shared<AnalyzeFlags>();
+  CLI::App* cmd = app.add_subcommand("analyze", "Neuron selection diagnostics per layer and expert");
+  cmd->footer(
+      "Per routed layer and expert: histograms of |G| and of the relative margin at the K_N\n"
+      "boundary, the sign mix of the selected G, tokens per expert, each neuron's selection\n"
+      "frequency (variance, entropy) and the dead neurons. Prints one line per layer; --out\n"
+      "writes analysis.json, experts.csv, neurons.csv and SVG plots. --dtype f64 ranks the\n"
+      "neurons without f32 rounding. Examples:\n"
+      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 8\n"
+      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 8 --dtype f64 \\\n"
+      "               --out runs/tiny_mone/analysis");
+  add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the forward that selects (default f32)");
+  cmd->add_option("--bins", f->options.bins, "Bins of the |G| histograms (default 50)");
+  cmd->add_option("--out", f->out, "Write the JSON, CSV and SVG files into this directory");
+  cmd->add_flag("--json", f->json, "Print analysis.json instead of the table");
+  set_command_action(cmd, [f] { return run_analyze(*f); });
+}
+
+}  // namespace mone::cli
