@@ -5,6 +5,7 @@
 // gradient mass on selected neurons, and the selection flips after one step (research/gradstudy.h).
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/eval_flags.h"
@@ -16,7 +17,7 @@ namespace {
 struct GradstudyFlags {
   EvalFlags eval;
   std::string loss = "total";
-  double lr = 0;
+  std::optional<double> lr;
   std::string out;
   bool json = false;
 };
@@ -24,7 +25,7 @@ struct GradstudyFlags {
 Status run_gradstudy(GradstudyFlags& f) {
   research::GradstudyOptions o;
   o.ce_only = f.loss == "ce";
-  if (f.lr > 0) o.lr = f.lr;
+  o.lr = f.lr;
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_ASSIGN_OR_RETURN(research::GradstudyResult r, research::run_gradstudy(input, o));
   if (!f.out.empty()) MONE_RETURN_IF_ERROR(research::write_gradstudy(f.out, r));

@@ -51,7 +51,8 @@ std::pair<double, double> padded_range(double lo, double hi, bool log) {
   return {lo, hi};
 }
 
-// Tick values: 1-2-5 steps on a linear axis (about `n` of them), powers of ten on a log axis.
+// Tick values: 1-2-5 steps (about `n` of them), or on a log axis spanning three decades or more
+// the powers of ten.
 std::vector<double> ticks(double lo, double hi, bool log, int n = 5) {
   std::vector<double> out;
   if (log) {
@@ -59,8 +60,8 @@ std::vector<double> ticks(double lo, double hi, bool log, int n = 5) {
       const double v = std::pow(10.0, p);
       if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push_back(v);
     }
-    if (out.size() < 2) out = {lo, hi};
-    return out;
+    if (out.size() >= 3) return out;
+    out.clear();
   }
   const double raw = (hi - lo) / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;

@@ -248,8 +248,14 @@ StatusOr<GradstudyResult> run_gradstudy(const EvalInput& input, const GradstudyO
   if (StatusOr<train::TrainerState> state = train::read_trainer_state(input.dir()); state.ok() && state->lr > 0) {
     lr = state->lr;
   }
-  if (o.lr) lr = *o.lr;
-  if (!(lr > 0)) return absl::InvalidArgumentError(absl::StrCat(input.dir(), ": records no learning rate; pass --lr"));
+  if (o.lr) {
+    if (!(*o.lr >= 0 && std::isfinite(*o.lr))) {
+      return absl::InvalidArgumentError(absl::StrCat("--lr ", *o.lr, ": must be a finite number >= 0"));
+    }
+    lr = *o.lr;
+  } else if (!(lr > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(input.dir(), ": records no learning rate; pass --lr"));
+  }
   r.lr = lr;
   const bool moments = exists(join_path(input.dir(), train::kOptimizerFileName));
   r.moments = moments ? "checkpoint" : "fresh";

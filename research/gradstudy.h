@@ -35,7 +35,8 @@ namespace mone::research {
 
 struct GradstudyOptions {
   bool ce_only = false;       // the gradient of the CE loss alone (default: the total training loss)
-  std::optional<double> lr;   // the step's learning rate (default: the checkpoint's last, else its train spec's)
+  std::optional<double> lr;   // the step's learning rate (default: the checkpoint's last, else its train spec's);
+                              // 0 is allowed: a step that changes nothing (no selection may flip)
 };
 
 // The three gradients of one group of parameters.
