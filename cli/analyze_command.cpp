@@ -45,9 +45,8 @@ void add_analyze_command(CLI::App& app) {
       "frequency (variance, entropy) and the dead neurons. Prints one line per layer; --out\n"
       "writes analysis.json, experts.csv, neurons.csv and SVG plots. --dtype f64 ranks the\n"
       "neurons without f32 rounding. Examples:\n"
-      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 8\n"
-      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 8 --dtype f64 \\\n"
-      "               --out runs/tiny_mone/analysis");
+      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 2\n"
+      "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --out runs/tiny_mone/analysis");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the forward that selects (default f32)");
   cmd->add_option("--bins", f->options.bins, "Bins of the |G| histograms (default 50)");
   cmd->add_option("--out", f->out, "Write the JSON, CSV and SVG files into this directory");

@@ -91,7 +91,7 @@ void add_eval_command(CLI::App& app) {
       "weights in double precision (exact gradients; ties at the K_N boundary broken by real\n"
       "differences, not by rounding). Examples:\n"
       "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 16\n"
-      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 16 --dtype f64 --grads-out g.safetensors");
+      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --grads-out runs/grads.safetensors");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the evaluation (default f32)");
   cmd->add_option("--grads-out", f->grads_out,
                   "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (in the dtype)");

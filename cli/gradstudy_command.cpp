@@ -53,8 +53,7 @@ void add_gradstudy_command(CLI::App& app) {
       "from the checkpoint (its moments, its train spec's hyper-parameters and learning rate).\n"
       "Batches default to 1 and the dtype to f64 (exact gradients). Examples:\n"
       "  mone gradstudy --checkpoint runs/tiny_mone --data data/fortunes\n"
-      "  mone gradstudy --checkpoint runs/tiny_mone --data data/fortunes --batches 4 --loss ce \\\n"
-      "                 --out runs/tiny_mone/gradstudy");
+      "  mone gradstudy --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --loss ce --out runs/tiny_mone/gradstudy");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the gradients (default f64)");
   cmd->add_option("--loss", f->loss, "total (the training loss, default) or ce (cross-entropy alone)")
       ->check(CLI::IsMember({"total", "ce"}));

@@ -34,7 +34,7 @@ void add_report_command(CLI::App& app) {
       "together, one chart per metric, and shows the SVG plots found in RUN_DIR/analysis,\n"
       "RUN_DIR/sparsify and RUN_DIR/gradstudy (where `mone analyze`, `mone sparsify` and\n"
       "`mone gradstudy` write with --out). The page is self-contained (inline SVG). Example:\n"
-      "  mone report runs/tiny_moe runs/tiny_mone --out runs/report.html");
+      "  mone report runs/tiny_mone --out runs/report.html");
   cmd->add_option("run_dirs", f->options.run_dirs, "Run directories")->required();
   cmd->add_option("--out", f->out, "The HTML file to write")->required();
   cmd->add_option("--title", f->options.title, "The page's title (default \"mone report\")");

@@ -52,9 +52,8 @@ void add_sparsify_command(CLI::App& app) {
       "token (K_N = D for a MoE), ranked by the selector; --shared also sparsifies the shared\n"
       "experts. Each r is evaluated on the same batches as `mone eval`: r = 1 with the model's own\n"
       "selector reproduces `mone eval` exactly. Examples:\n"
-      "  mone sparsify --checkpoint runs/tiny_moe --data data/fortunes --batches 8\n"
-      "  mone sparsify --checkpoint runs/tiny_moe --data data/fortunes --batches 8 --keep 1,0.4,0.1 \\\n"
-      "               --selector abs_gate_times_up --shared --out runs/tiny_moe/sparsify");
+      "  mone sparsify --checkpoint runs/tiny_mone --data data/fortunes --batches 2\n"
+      "  mone sparsify --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --keep 1,0.5,0.25 --selector abs_gate_times_up --shared --out runs/tiny_mone/sparsify");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the evaluation (default f32)");
   cmd->add_option("--keep", f->keep, "Kept fractions in (0, 1], comma-separated (default 1,0.8,0.6,0.4,0.2,0.1,0.05)");
   cmd->add_option("--selector", f->selector,

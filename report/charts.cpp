@@ -51,16 +51,21 @@ std::pair<double, double> padded_range(double lo, double hi, bool log) {
   return {lo, hi};
 }
 
-// Tick values: 1-2-5 steps (about `n` of them), or on a log axis spanning three decades or more
-// the powers of ten.
+// Tick values: on a linear axis 1-2-5 steps (about `n` of them); on a log axis the powers of ten
+// when they are three or more, else 1, 2 and 5 times them, else linear steps.
 std::vector<double> ticks(double lo, double hi, bool log, int n = 5) {
   std::vector<double> out;
   if (log) {
-    for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); ++p) {
-      const double v = std::pow(10.0, p);
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push_back(v);
+    for (const std::vector<double>& mantissas : {std::vector<double>{1}, std::vector<double>{1, 2, 5}}) {
+      out.clear();
+      for (double p = std::floor(std::log10(lo)); p <= std::ceil(std::log10(hi)); ++p) {
+        for (double m : mantissas) {
+          const double v = m * std::pow(10.0, p);
+          if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push_back(v);
+        }
+      }
+      if (out.size() >= 3) return out;
     }
-    if (out.size() >= 3) return out;
     out.clear();
   }
   const double raw = (hi - lo) / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
@@ -235,7 +240,7 @@ std::string heatmap_svg(const Heatmap& h) {
   }
   svg.text(bx + 18, f.top + 10, tick_label(hi));
   svg.text(bx + 18, f.top + bh, tick_label(lo));
-  svg.text(bx, f.top + bh + 16, h.value_label);
+  svg.text(h.width - 4, f.top + bh + 16, h.value_label, {{"text-anchor", "end"}});
   return svg.document();
 }
 

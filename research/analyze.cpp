@@ -234,8 +234,6 @@ LayerTotals totals(const LayerStats& l, int64_t width) {
   return t;
 }
 
-double share(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
-
 }  // namespace
 
 std::string analysis_table(const AnalysisResult& r) {
@@ -246,10 +244,10 @@ std::string analysis_table(const AnalysisResult& r) {
   for (const LayerStats& l : r.layers) {
     const LayerTotals s = totals(l, r.width);
     absl::StrAppend(&t, absl::StrFormat("  %-5d %-6d %-9.3f %-6.3f %-12s %-12s %-18s %-10.4g %-13.4f %d\n", l.layer,
-                                        s.tokens, share(s.used, s.tokens), share(s.negative, s.used),
-                                        r.has_margin ? fmt(share(s.below_1e4, s.tokens)) : "-",
-                                        r.has_margin ? fmt(share(s.below_1e5, s.tokens)) : "-",
-                                        r.has_margin && r.has_act_minimum ? fmt(share(s.near_min, s.tokens)) : "-",
+                                        s.tokens, ratio(s.used, s.tokens), ratio(s.negative, s.used),
+                                        r.has_margin ? fmt(ratio(s.below_1e4, s.tokens)) : "-",
+                                        r.has_margin ? fmt(ratio(s.below_1e5, s.tokens)) : "-",
+                                        r.has_margin && r.has_act_minimum ? fmt(ratio(s.near_min, s.tokens)) : "-",
                                         s.variance, s.norm_entropy, s.dead));
   }
   return t;
@@ -264,12 +262,12 @@ Status write_analysis(const std::string& dir, const AnalysisResult& r) {
   for (const LayerStats& l : r.layers) {
     for (size_t e = 0; e < l.experts.size(); ++e) {
       const ExpertStats& s = l.experts[e];
-      absl::StrAppend(&experts, l.layer, ",", e, ",", s.tokens, ",", fmt(share(s.used, s.tokens)), ",",
-                      fmt(share(s.negative, s.used)), ",", fmt(s.frequency_mean()), ",", fmt(s.frequency_variance()),
+      absl::StrAppend(&experts, l.layer, ",", e, ",", s.tokens, ",", fmt(ratio(s.used, s.tokens)), ",",
+                      fmt(ratio(s.negative, s.used)), ",", fmt(s.frequency_mean()), ",", fmt(s.frequency_variance()),
                       ",", fmt(s.entropy()), ",", s.dead(), ",", s.margin_below_1e4, ",", s.margin_below_1e5, "\n");
       for (size_t j = 0; j < s.neuron_counts.size(); ++j) {
         absl::StrAppend(&neurons, l.layer, ",", e, ",", j, ",", s.neuron_counts[j], ",",
-                        fmt(share(s.neuron_counts[j], s.tokens)), "\n");
+                        fmt(ratio(s.neuron_counts[j], s.tokens)), "\n");
       }
     }
   }
@@ -319,7 +317,7 @@ Status write_analysis(const std::string& dir, const AnalysisResult& r) {
     load.cols = r.width;
     for (size_t e = 0; e < l.experts.size(); ++e) {
       load.row_labels.push_back(absl::StrCat("expert ", e));
-      for (int64_t c : l.experts[e].neuron_counts) load.values.push_back(share(c, l.experts[e].tokens));
+      for (int64_t c : l.experts[e].neuron_counts) load.values.push_back(ratio(c, l.experts[e].tokens));
     }
     MONE_RETURN_IF_ERROR(write_output(dir, name + "_neuron_load.svg", report::heatmap_svg(load)).status());
   }

@@ -279,8 +279,6 @@ nlohmann::ordered_json flips_json(const SelectionFlips& f) {
           {"neurons_swapped", f.neurons_swapped}};
 }
 
-double ratio(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
-
 }  // namespace
 
 nlohmann::ordered_json gradstudy_json(const GradstudyResult& r) {

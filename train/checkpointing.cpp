@@ -180,10 +180,15 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
   MONE_ASSIGN_OR_RETURN(point.dir, find_resumable_checkpoint(run_dir, &point.warnings));
   MONE_ASSIGN_OR_RETURN(point.state, read_trainer_state(point.dir));
   const std::string ours = models::model_spec_to_text(model_spec);
-  if (point.state.model_spec_text != ours) {
+  // The saved text written out again by today's code: a field added since the checkpoint was
+  // written reads as its default, as it did then.
+  std::string theirs = point.state.model_spec_text;
+  proto::ModelSpec saved;
+  if (models::merge_textproto(theirs, point.dir, &saved).ok()) theirs = models::model_spec_to_text(saved);
+  if (theirs != ours) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", point.dir, " was trained with a different model spec than this run (",
-                     first_difference(point.state.model_spec_text, ours),
+                     first_difference(theirs, ours),
                      "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));

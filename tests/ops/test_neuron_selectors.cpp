@@ -1,14 +1,12 @@
 // The MoNE expert's neuron selectors (ops/op_types.h NeuronSelector, MONE.md "Neuron selectors"):
 // each one against MONE.md written as loops (forward and every gradient, both strategies, both
 // estimators), small cases worked by hand, the threshold's per-expert budget over stacked experts,
-// K_N = D where every selector is the dense expert, and gradchecks in f64.
+// and K_N = D where every selector is the dense expert. Their gradchecks (f64) are with the op's
+// in test_mone_ffn.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "autograd/elementwise.h"
-#include "autograd/gradcheck.h"
-#include "autograd/moe.h"
 #include "ops/mone_ffn.h"
 #include "tests/ops/moe_test_util.h"
 
@@ -184,40 +182,3 @@ TEST_CASE("neuron selectors: names") {
 }
 
 }  // TEST_SUITE("unit")
-
-TEST_SUITE("gradcheck") {
-
-// HARD is the gradient of the forward (the selection and τ held fixed), so finite differences check
-// it; STRAIGHT_THROUGH is by design not a gradient, and is checked against the loops above.
-TEST_CASE("gradcheck: every neuron selector (HARD) through y, through g, and through the neuron loss") {
-  using namespace mone::autograd;
-  const int64_t T = 5, d = 4, D = 8, k_n = 3;
-  for (NeuronSelector sel : kSelectors) {
-    for (Activation act : {Activation::kSilu, Activation::kSigmoid}) {
-      for (MoneStrategy strategy : kStrategies) {
-        const ExpertInputs in = draw_expert_with_margin(51, T, d, D, k_n, act, DType::kF64, 1e-3, sel);
-        std::vector<Variable> vars{param(in.x, "x"), param(in.w_gate, "w_gate"), param(in.w_up, "w_up"),
-                                   param(in.w_down, "w_down")};
-        const ops::MoneFfnConfig c = config(k_n, act, strategy, TopkBackward::kHard, sel);
-        for (int which = 0; which < 3; ++which) {
-          auto fn = [&](const std::vector<Variable>& v) -> StatusOr<Variable> {
-            MONE_ASSIGN_OR_RETURN(auto out, mone_ffn(v[0], Tensor(), v[1], v[2], v[3], c));
-            if (which == 0) return out.y;
-            if (which == 1) return out.g;
-            MONE_ASSIGN_OR_RETURN(Variable zy, autograd::z_loss(out.y));
-            MONE_ASSIGN_OR_RETURN(Variable nl,
-                                  neuron_balance_loss(out.g, out.idx, Tensor(), ops::NeuronLossForm::kNormalized));
-            return add(zy, nl);
-          };
-          CAPTURE(ops::neuron_selector_name(sel));
-          CAPTURE(static_cast<int>(strategy));
-          CAPTURE(which);
-          const Status s = gradcheck(fn, vars);
-          CHECK_MESSAGE(s.ok(), s.message());
-        }
-      }
-    }
-  }
-}
-
-}  // TEST_SUITE("gradcheck")
