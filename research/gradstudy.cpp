@@ -54,7 +54,10 @@ Status add_mass(const models::FfnCapture& c, const Tensor& idx_t, const Tensor& 
     const std::vector<double> u = u_t.to_vector<double>(), dh = dh_t.to_vector<double>();
     for (int64_t r = r0; r < r1; ++r) {
       std::fill(selected.begin(), selected.end(), 0);
-      for (int64_t k = 0; k < K; ++k) selected[idx[r * K + k]] = 1;
+      for (int64_t k = 0; k < K; ++k) {  // used slots only: ABS_GATE_THRESHOLD's spare slots have G = 0
+        const int32_t j = idx[r * K + k];
+        selected[j] = g[r * D + j] != 0.0;
+      }
       for (int64_t j = 0; j < D; ++j) {
         const double h = dh[(r - r0) * D + j];
         const double dG = h * u[(r - r0) * D + j], du = h * g[r * D + j];

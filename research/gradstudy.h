@@ -11,7 +11,7 @@
 //     with dH = W_downᵀ dy the gradient reaching each neuron's output (dy: the gradient of the
 //     experts' output in that pass), U = W_up x and G, the gate gradient dG_j = dH_j U_j and the up
 //     gradient du_j = dH_j G_j of EVERY neuron j (what STRAIGHT_THROUGH passes); the share is
-//     Σ_{selected} (·)² / Σ_{all} (·)², summed over rows. For the dense pass "selected" means the
+//     Σ_{selected} (·)² / Σ_{all} (·)², summed over rows (selected: used, with G != 0, as in analyze). For the dense pass "selected" means the
 //     neurons the model's selector would keep (the MoNE op run on the dense pass's rows). HARD
 //     keeps exactly the selected part (its gradient mass outside is the share it discards);
 //   - how many selections flip after one AdamW step from the checkpoint (its moments when it

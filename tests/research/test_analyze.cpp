@@ -82,6 +82,14 @@ TEST_CASE("analyze: the threshold selector uses at most K_N neurons per row, few
   }
   CHECK(used / rows < 8.0);
   CHECK(used / rows > 4.0);
+  // gradstudy and sparsify take the threshold model too.
+  const std::string dir = tiny_run("MONE", "neuron_selector: ABS_GATE_THRESHOLD\n");
+  const nlohmann::json g = run_json("gradstudy --checkpoint " + dir + "/run --data " + dir + "/data --json --threads 1");
+  CHECK(g["selector"] == "abs_gate_threshold");
+  for (const auto& m : g["selected_mass"]) CHECK(m["hard"]["gate_share"].get<double>() <= 1.0);
+  const nlohmann::json sp = run_json("sparsify" + flags(dir) + " --keep 1,0.5 --json");
+  CHECK(sp["selector"] == "abs_gate_threshold");
+  CHECK(sp["points"][1]["neuron_topk"] == 4);
 }
 
 TEST_CASE("analyze --out: the CSV and SVG files hold the JSON's numbers and parse as XML") {
