@@ -2,7 +2,6 @@
 //              (+ the evaluation flags of cli/eval_flags.h)
 //
 // Selection diagnostics per routed layer and expert (research/analyze.h, docs/RESEARCH.md).
-#include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
@@ -12,26 +11,20 @@
 namespace mone::cli {
 namespace {
 
+constexpr char kFiles[] = "analysis.json, experts.csv, neurons.csv and the plots (*.svg)";
+
 struct AnalyzeFlags {
   EvalFlags eval;
   research::AnalyzeOptions options;
-  std::string out;
-  bool json = false;
+  ResultFlags result;
 };
 
 Status run_analyze(AnalyzeFlags& f) {
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_ASSIGN_OR_RETURN(research::AnalysisResult r, research::run_analyze(input, f.options));
-  if (!f.out.empty()) MONE_RETURN_IF_ERROR(research::write_analysis(f.out, r));
-  if (f.json) {
-    std::printf("%s\n", research::analysis_json(r).dump(1).c_str());
-  } else {
-    std::printf("%s", research::analysis_table(r).c_str());
-    if (!f.out.empty()) {
-      std::printf("  wrote %s/analysis.json, experts.csv, neurons.csv and the plots (*.svg)\n", f.out.c_str());
-    }
-  }
-  return absl::OkStatus();
+  return emit_result(f.result, {research::analysis_json(r), research::analysis_table(r),
+                                [&](const std::string& dir) { return research::write_analysis(dir, r); },
+                                kFiles});
 }
 
 }  // namespace
@@ -49,8 +42,7 @@ void add_analyze_command(CLI::App& app) {
       "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --out runs/tiny_mone/analysis");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the forward that selects (default f32)");
   cmd->add_option("--bins", f->options.bins, "Bins of the |G| histograms (default 50)");
-  cmd->add_option("--out", f->out, "Write the JSON, CSV and SVG files into this directory");
-  cmd->add_flag("--json", f->json, "Print analysis.json instead of the table");
+  add_result_flags(cmd, f->result, kFiles);
   set_command_action(cmd, [f] { return run_analyze(*f); });
 }
 

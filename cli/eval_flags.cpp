@@ -1,5 +1,7 @@
 #include "cli/eval_flags.h"
 
+#include <cstdio>
+
 #include "train/machine.h"
 
 namespace mone::cli {
@@ -20,6 +22,22 @@ StatusOr<research::EvalInput> open_eval_input(EvalFlags& f) {
   train::set_num_threads(f.threads);
   MONE_ASSIGN_OR_RETURN(f.input.dtype, research::parse_model_dtype(f.dtype, "--dtype"));
   return research::EvalInput::open(f.input);
+}
+
+void add_result_flags(CLI::App* cmd, ResultFlags& f, const std::string& files) {
+  cmd->add_option("--out", f.out, "Also write " + files + " into this directory (created when missing)");
+  cmd->add_flag("--json", f.json, "Print one JSON object instead of the table");
+}
+
+Status emit_result(const ResultFlags& f, const CommandResultOutput& r) {
+  if (!f.out.empty()) MONE_RETURN_IF_ERROR(r.write(f.out));
+  if (f.json) {
+    std::printf("%s\n", r.json.dump(2).c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%s", r.table.c_str());
+  if (!f.out.empty()) std::printf("  wrote %s into %s\n", r.files.c_str(), f.out.c_str());
+  return absl::OkStatus();
 }
 
 }  // namespace mone::cli

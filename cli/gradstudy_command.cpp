@@ -3,7 +3,6 @@
 //
 // The gradients through the neuron top-k under HARD, STRAIGHT_THROUGH and the dense model, the
 // gradient mass on selected neurons, and the selection flips after one step (research/gradstudy.h).
-#include <cstdio>
 #include <memory>
 #include <optional>
 
@@ -14,12 +13,13 @@
 namespace mone::cli {
 namespace {
 
+constexpr char kFiles[] = "gradstudy.json, gradstudy.csv and gradstudy_cosine.svg";
+
 struct GradstudyFlags {
   EvalFlags eval;
   std::string loss = "total";
   std::optional<double> lr;
-  std::string out;
-  bool json = false;
+  ResultFlags result;
 };
 
 Status run_gradstudy(GradstudyFlags& f) {
@@ -28,14 +28,9 @@ Status run_gradstudy(GradstudyFlags& f) {
   o.lr = f.lr;
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_ASSIGN_OR_RETURN(research::GradstudyResult r, research::run_gradstudy(input, o));
-  if (!f.out.empty()) MONE_RETURN_IF_ERROR(research::write_gradstudy(f.out, r));
-  if (f.json) {
-    std::printf("%s\n", research::gradstudy_json(r).dump(2).c_str());
-  } else {
-    std::printf("%s", research::gradstudy_table(r).c_str());
-    if (!f.out.empty()) std::printf("  wrote %s/gradstudy.{json,csv} and gradstudy_cosine.svg\n", f.out.c_str());
-  }
-  return absl::OkStatus();
+  return emit_result(f.result, {research::gradstudy_json(r), research::gradstudy_table(r),
+                                [&](const std::string& dir) { return research::write_gradstudy(dir, r); },
+                                kFiles});
 }
 
 }  // namespace
@@ -58,8 +53,7 @@ void add_gradstudy_command(CLI::App& app) {
   cmd->add_option("--loss", f->loss, "total (the training loss, default) or ce (cross-entropy alone)")
       ->check(CLI::IsMember({"total", "ce"}));
   cmd->add_option("--lr", f->lr, "The learning rate of the step (default: the checkpoint's)");
-  cmd->add_option("--out", f->out, "Also write gradstudy.json, gradstudy.csv and gradstudy_cosine.svg here");
-  cmd->add_flag("--json", f->json, "Print one JSON object instead of the tables");
+  add_result_flags(cmd, f->result, kFiles);
   set_command_action(cmd, [f] { return run_gradstudy(*f); });
 }
 

@@ -3,7 +3,6 @@
 //
 // The sparsification study (research/sparsify.h, docs/RESEARCH.md): loss and perplexity when every
 // routed expert keeps only the top fraction of its neurons, for each fraction.
-#include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
@@ -13,13 +12,14 @@
 namespace mone::cli {
 namespace {
 
+constexpr char kFiles[] = "sparsify.json, sparsify.csv and sparsify_loss.svg";
+
 struct SparsifyFlags {
   EvalFlags eval;
   std::string keep = "1,0.8,0.6,0.4,0.2,0.1,0.05";
   std::string selector;
   bool shared = false;
-  std::string out;
-  bool json = false;
+  ResultFlags result;
 };
 
 Status run_sparsify(SparsifyFlags& f) {
@@ -31,14 +31,9 @@ Status run_sparsify(SparsifyFlags& f) {
   o.shared = f.shared;
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_ASSIGN_OR_RETURN(research::SparsifyResult r, research::run_sparsify(input, o));
-  if (!f.out.empty()) MONE_RETURN_IF_ERROR(research::write_sparsify(f.out, r));
-  if (f.json) {
-    std::printf("%s\n", research::sparsify_json(r).dump(2).c_str());
-  } else {
-    std::printf("%s", research::sparsify_table(r).c_str());
-    if (!f.out.empty()) std::printf("  wrote %s/sparsify.{json,csv} and sparsify_loss.svg\n", f.out.c_str());
-  }
-  return absl::OkStatus();
+  return emit_result(f.result, {research::sparsify_json(r), research::sparsify_table(r),
+                                [&](const std::string& dir) { return research::write_sparsify(dir, r); },
+                                kFiles});
 }
 
 }  // namespace
@@ -59,8 +54,7 @@ void add_sparsify_command(CLI::App& app) {
   cmd->add_option("--selector", f->selector,
                   "abs_gate | signed_gate | abs_gate_times_up | abs_gate_threshold (default: the model's)");
   cmd->add_flag("--shared", f->shared, "Sparsify the shared experts too (the same fraction of their neurons)");
-  cmd->add_option("--out", f->out, "Also write sparsify.json, sparsify.csv and sparsify_loss.svg into this directory");
-  cmd->add_flag("--json", f->json, "Print one JSON object instead of the table");
+  add_result_flags(cmd, f->result, kFiles);
   set_command_action(cmd, [f] { return run_sparsify(*f); });
 }
 
