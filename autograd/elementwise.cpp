@@ -8,6 +8,11 @@ namespace mone::autograd {
 namespace {
 using ShapeBackward = StatusOr<ops::BinaryGrads> (*)(const Tensor&, const Shape&, const Shape&);
 
+struct ClampSaved {
+  Tensor x;
+  NamedTensors tensors() const { return {{"x", x}}; }
+};
+
 struct MulSaved {
   Tensor a, b;
   NamedTensors tensors() const { return {{"a", a}, {"b", b}}; }
@@ -54,6 +59,17 @@ StatusOr<Variable> scale(const Variable& a, double s) {
     MONE_ASSIGN_OR_RETURN(Tensor ga, ops::scale_backward(g[0], s));
     return TensorList{ga};
   });
+  return out;
+}
+
+StatusOr<Variable> clamp(const Variable& x, double lo, double hi) {
+  MONE_ASSIGN_OR_RETURN(Tensor y, ops::clamp(x.value(), lo, hi));
+  Variable out(std::move(y));
+  record("clamp", {x}, {out}, ClampSaved{x.value()},
+         [lo, hi](const TensorList& g, const ClampSaved& s) -> StatusOr<TensorList> {
+           MONE_ASSIGN_OR_RETURN(Tensor gx, ops::clamp_backward(g[0], s.x, lo, hi));
+           return TensorList{gx};
+         });
   return out;
 }
 

@@ -43,7 +43,8 @@ struct MoneFfnSaved {
   ops::MoneFfnForward fwd;  // without y, which the backward does not read
   NamedTensors tensors() const {
     return {{"x", x},         {"offsets", offsets}, {"w_gate", w_gate}, {"w_up", w_up}, {"w_down", w_down},
-            {"a", fwd.a},     {"g", fwd.g},         {"idx", fwd.idx},   {"u", fwd.u},   {"h", fwd.h}};
+            {"a", fwd.a},     {"g", fwd.g},         {"idx", fwd.idx},   {"u", fwd.u},   {"h", fwd.h},
+            {"host_offsets", fwd.host_offsets}};
   }
 };
 

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "cli/eval_flags.h"
+#include "core/file_io.h"
 #include "train/checkpoint/safetensors.h"
 #include "train/evaluate.h"
 #include "train/optimizer.h"
@@ -25,8 +27,12 @@ struct EvalCommandFlags {
   bool json = false;
 };
 
+std::string full_precision(double x) { return absl::StrFormat("%.17g", x); }
+
+// Metadata: enough to recompute the file (checkpoint, step, data, B, T, batches) and the loss
+// at full precision.
 Status write_grads(const std::string& path, const models::ParameterList& params, const train::EvalResult& r,
-                   int64_t B, int64_t T) {
+                   const research::EvalInput& input) {
   std::vector<Tensor> grads;
   for (const auto& p : params) {
     if (p.param.has_grad()) {
@@ -38,23 +44,29 @@ Status write_grads(const std::string& path, const models::ParameterList& params,
   }
   return train::write_safetensors(path, models::checkpoint_tensors(params, grads),
                                   {{"what", "gradient of the mean total training loss"},
+                                   {"checkpoint", input.dir()},
+                                   {"step", input.trained_step() ? std::to_string(*input.trained_step()) : "unknown"},
+                                   {"data", absl::StrJoin(input.data_paths(), ",")},
+                                   {"dtype", dtype_name(input.dtype())},
                                    {"batches", std::to_string(r.batches)},
-                                   {"batch_size", std::to_string(B)},
-                                   {"seq_len", std::to_string(T)},
-                                   {"loss", absl::StrCat(r.mean.loss)}});
+                                   {"batch_size", std::to_string(input.batch_size())},
+                                   {"seq_len", std::to_string(input.seq_len())},
+                                   {"loss", full_precision(r.mean.loss)},
+                                   {"ce", full_precision(r.mean.ce)}});
 }
 
 Status run_eval(EvalCommandFlags& f) {
+  const bool grads = !f.grads_out.empty();
+  if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   const std::string& dir = input.dir();
   const proto::ModelSpec& spec = input.spec();
   const int64_t B = input.batch_size(), T = input.seq_len();
 
-  const bool grads = !f.grads_out.empty();
   models::ParameterList params = input.model().parameters();
   train::zero_grads(params);
   MONE_ASSIGN_OR_RETURN(train::EvalResult r, train::evaluate(input.model(), input.reader(), input.batches(), grads));
-  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, B, T));
+  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, input));
 
   if (f.json) {
     nlohmann::ordered_json out = train::eval_result_json(r, "");
@@ -90,11 +102,11 @@ void add_eval_command(CLI::App& app) {
       "Auxiliary losses that a model does not have read 0. --dtype f64 evaluates the f32\n"
       "weights in double precision (exact gradients; ties at the K_N boundary broken by real\n"
       "differences, not by rounding). Examples:\n"
-      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 16\n"
+      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 4\n"
       "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --grads-out runs/grads.safetensors");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the evaluation (default f32)");
   cmd->add_option("--grads-out", f->grads_out,
-                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (in the dtype)");
+                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (in the dtype; folder created)");
   cmd->add_flag("--json", f->json, "Print one JSON object");
   set_command_action(cmd, [f] { return run_eval(*f); });
 }

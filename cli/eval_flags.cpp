@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cli/usage.h"
 #include "train/machine.h"
 
 namespace mone::cli {
@@ -11,17 +12,26 @@ void add_eval_flags(CLI::App* cmd, EvalFlags& f, const std::string& dtype_help) 
                   "A checkpoint directory (step_XXXXXXXX) or a run directory (its newest valid checkpoint)")
       ->required();
   cmd->add_option("--data", f.input.data, "Shards: directories (their *val*.bin), files or globs")->required();
-  cmd->add_option("--batch-size,-b", f.input.batch_size, "B: sequences per batch (default: as trained)");
-  cmd->add_option("--seq-len,-t", f.input.seq_len, "T: tokens per sequence (default: as trained)");
-  cmd->add_option("--batches,-n", f.input.batches, "Batches to use (default: every full batch)");
+  cmd->add_option("--batch-size,-b", f.input.batch_size, "B: sequences per batch (default: as trained, else 8)")
+      ->check(at_least(1));
+  cmd->add_option("--seq-len,-t", f.input.seq_len,
+                  "T: tokens per sequence (default: as trained, else max_position_embeddings)")
+      ->check(at_least(1));
+  cmd->add_option("--batches,-n", f.input.batches, "Batches to use, at most the data's full batches (0: all of them)")
+      ->check(at_least(0))
+      ->capture_default_str();
   cmd->add_option("--dtype", f.dtype, dtype_help)->check(CLI::IsMember({"f32", "f64"}));
-  cmd->add_option("--threads", f.threads, "OpenMP and BLAS threads (0: every core)");
+  cmd->add_option("--threads", f.threads, "OpenMP and BLAS threads (0: every core)")
+      ->check(at_least(0))
+      ->capture_default_str();
 }
 
 StatusOr<research::EvalInput> open_eval_input(EvalFlags& f) {
   train::set_num_threads(f.threads);
   MONE_ASSIGN_OR_RETURN(f.input.dtype, research::parse_model_dtype(f.dtype, "--dtype"));
-  return research::EvalInput::open(f.input);
+  MONE_ASSIGN_OR_RETURN(research::EvalInput input, research::EvalInput::open(f.input));
+  if (!input.note().empty()) std::fprintf(stderr, "note: %s\n", input.note().c_str());
+  return input;
 }
 
 void add_result_flags(CLI::App* cmd, ResultFlags& f, const std::string& files) {

@@ -21,9 +21,16 @@ Cache& cache() {
   return *c;
 }
 
+// Small blocks round to the alignment; cached ones to a size class: the next multiple of an eighth
+// of their power of two (at most 12.5% more), so that the sizes a step asks for, which vary with
+// the routing (an expert's rows), fall into few classes that the next step finds again.
 size_t rounded(size_t nbytes) {
   const size_t n = nbytes == 0 ? 1 : nbytes;
-  return (n + kAlignment - 1) / kAlignment * kAlignment;
+  if (n < kCachedBytes) return (n + kAlignment - 1) / kAlignment * kAlignment;
+  size_t top = 1;
+  while (top * 2 <= n) top *= 2;
+  const size_t step = top / 8;
+  return (n + step - 1) / step * step;
 }
 
 }  // namespace

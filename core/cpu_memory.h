@@ -1,8 +1,9 @@
 // Host memory for Storage and for the CPU kernels' scratch: a caching allocator over
 // aligned_alloc, so that a training step, which asks for the same sizes as the step before,
 // reuses freed blocks instead of mapping fresh pages (and taking a page fault per 4 KiB) every
-// time. Blocks of at least kCachedBytes are kept by exact rounded size when released and handed
-// out again; smaller ones go straight to malloc, whose bins already reuse them.
+// time. Blocks of at least kCachedBytes are rounded up to a size class (at most 12.5% larger), kept
+// by class when released and handed out again; smaller ones go straight to malloc, whose bins
+// already reuse them.
 //
 // Scratch<T> is a kernel's temporary array from the same cache. Thread-safe.
 // Shape letters: none.

@@ -21,9 +21,21 @@ cudaError_t binary_forward(ops::BinaryOp op, const T* a, int64_t na, const T* b,
 // out[i] = s · a[i] (in f32, as the CPU's f32 kernel); out may be a (in place, for clipping).
 template <typename T>
 cudaError_t scale(const T* a, int64_t n, float s, T* out, cudaStream_t stream);
+// out[i] = min(max(x[i], lo), hi) (NaN stays NaN), as the CPU kernel.
+template <typename T>
+cudaError_t clamp(const T* x, int64_t n, float lo, float hi, T* out, cudaStream_t stream);
+// grad_x[i] = grad_out[i] if lo <= x[i] <= hi, else 0.
+template <typename T>
+cudaError_t clamp_backward(const T* grad_out, const T* x, int64_t n, float lo, float hi, T* grad_x,
+                           cudaStream_t stream);
+
+// dst[i] += src[i] over i64 counts (statistics accumulated on the device).
+cudaError_t add_counts(int64_t* dst, const int64_t* src, int64_t n, cudaStream_t stream);
 
 }  // namespace mone::cuda
 
 #define MONE_CUDA_ELEMENTWISE_LAUNCHERS(T)                                                                     \
   template cudaError_t binary_forward<T>(ops::BinaryOp, const T*, int64_t, const T*, int64_t, T*, cudaStream_t); \
-  template cudaError_t scale<T>(const T*, int64_t, float, T*, cudaStream_t);
+  template cudaError_t scale<T>(const T*, int64_t, float, T*, cudaStream_t);                                    \
+  template cudaError_t clamp<T>(const T*, int64_t, float, float, T*, cudaStream_t);                             \
+  template cudaError_t clamp_backward<T>(const T*, const T*, int64_t, float, float, T*, cudaStream_t);

@@ -12,6 +12,13 @@ namespace {
 
 // ---- kernels ----
 
+// An element as double: f32 and bf16 through float, double as it is.
+template <typename D>
+__device__ __forceinline__ double widen(D x) {
+  return to_float(x);
+}
+__device__ __forceinline__ double widen(double x) { return x; }
+
 // partials[b] = Σ x[i] (or x[i]²) over the i that block b's threads visit in a grid-stride loop.
 template <typename D, bool kSquares>
 __global__ void partial_sums_kernel(const D* x, int64_t n, double* partials) {
@@ -19,7 +26,7 @@ __global__ void partial_sums_kernel(const D* x, int64_t n, double* partials) {
   double s = 0.0;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const double v = to_float(x[i]);
+    const double v = widen(x[i]);
     s += kSquares ? v * v : v;
   }
   s = block_sum(s, scratch);
@@ -79,12 +86,13 @@ __global__ void sum_partials_kernel(const double* partials, int64_t chunks, int6
   out[j] = from_double<D>(s);
 }
 
-// The two passes of sum_all / sum_squares; the grid depends on n only.
-template <typename T, bool kSquares>
-cudaError_t total(const T* x, int64_t n, double scale, double* partials, T* out_t, double* out_d,
+// The two passes of sum_all / sum_f64 / sum_squares (X the input, T the output element); the grid
+// depends on n only.
+template <typename X, typename T, bool kSquares>
+cudaError_t total(const X* x, int64_t n, double scale, double* partials, T* out_t, double* out_d,
                   cudaStream_t stream) {
   const int64_t blocks = n == 0 ? 1 : (ceil_div(n, kBlock) < kSumPartials ? ceil_div(n, kBlock) : kSumPartials);
-  partial_sums_kernel<device_t<T>, kSquares><<<static_cast<int>(blocks), kBlock, 0, stream>>>(dev(x), n, partials);
+  partial_sums_kernel<device_t<X>, kSquares><<<static_cast<int>(blocks), kBlock, 0, stream>>>(dev(x), n, partials);
   finish_sum_kernel<<<1, kBlock, 0, stream>>>(partials, static_cast<int>(blocks), scale, dev(out_t), out_d);
   return cudaGetLastError();
 }
@@ -95,12 +103,17 @@ cudaError_t total(const T* x, int64_t n, double scale, double* partials, T* out_
 
 template <typename T>
 cudaError_t sum_all(const T* x, int64_t n, double scale, double* partials, T* out, cudaStream_t stream) {
-  return total<T, false>(x, n, scale, partials, out, nullptr, stream);
+  return total<T, T, false>(x, n, scale, partials, out, nullptr, stream);
+}
+
+template <typename T>
+cudaError_t sum_f64(const double* x, int64_t n, double scale, double* partials, T* out, cudaStream_t stream) {
+  return total<double, T, false>(x, n, scale, partials, out, nullptr, stream);
 }
 
 template <typename T>
 cudaError_t sum_squares(const T* x, int64_t n, double* partials, double* out, cudaStream_t stream) {
-  return total<T, true>(x, n, 1.0, partials, static_cast<T*>(nullptr), out, stream);
+  return total<T, T, true>(x, n, 1.0, partials, static_cast<T*>(nullptr), out, stream);
 }
 
 template <typename T>

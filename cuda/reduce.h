@@ -25,6 +25,9 @@ inline int64_t row_chunks(int64_t rows) { return (rows + kRowsPerChunk - 1) / kR
 // out[0] = scale · Σ_i x[i] (sum: scale 1; mean: 1 / n).
 template <typename T>
 cudaError_t sum_all(const T* x, int64_t n, double scale, double* partials, T* out, cudaStream_t stream);
+// out[0] = scale · Σ_i x[i] over doubles (per-row terms a kernel wrote), rounded once to T.
+template <typename T>
+cudaError_t sum_f64(const double* x, int64_t n, double scale, double* partials, T* out, cudaStream_t stream);
 // out[0] = Σ_i x[i]², in double (one tensor's share of a gradient norm).
 template <typename T>
 cudaError_t sum_squares(const T* x, int64_t n, double* partials, double* out, cudaStream_t stream);
@@ -46,6 +49,7 @@ cudaError_t sum_partials(const double* partials, int64_t chunks, int64_t m, T* o
 
 #define MONE_CUDA_REDUCE_LAUNCHERS(T)                                                                          \
   template cudaError_t sum_all<T>(const T*, int64_t, double, double*, T*, cudaStream_t);                       \
+  template cudaError_t sum_f64<T>(const double*, int64_t, double, double*, T*, cudaStream_t);                  \
   template cudaError_t sum_squares<T>(const T*, int64_t, double*, double*, cudaStream_t);                      \
   template cudaError_t sum_last<T>(const T*, int64_t, int64_t, T*, cudaStream_t);                              \
   template cudaError_t broadcast_last<T>(const T*, int64_t, int64_t, float, T*, cudaStream_t);                 \

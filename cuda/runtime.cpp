@@ -70,6 +70,10 @@ Stream::~Stream() {
 
 cudaStream_t current_stream() { return current; }
 
+cudaError_t memset_zero(void* dst, size_t bytes, cudaStream_t stream) {
+  return bytes == 0 ? cudaSuccess : cudaMemsetAsync(dst, 0, bytes, stream);
+}
+
 StreamGuard::StreamGuard(cudaStream_t stream) : previous_(current) { current = stream; }
 StreamGuard::~StreamGuard() { current = previous_; }
 

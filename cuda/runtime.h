@@ -56,6 +56,10 @@ class Stream {
 // The stream the calling thread's ops launch on (nullptr: the default stream).
 cudaStream_t current_stream();
 
+// Zeroes `bytes` bytes of device memory at `dst`, queued on `stream` (cudaMemsetAsync): the
+// launcher-style fill for ops that zero a buffer before a kernel adds into it.
+cudaError_t memset_zero(void* dst, size_t bytes, cudaStream_t stream);
+
 // While alive, the calling thread's ops launch on `stream`; the previous stream comes back after.
 class StreamGuard {
  public:

@@ -1,6 +1,8 @@
 #include "models/ffn.h"
 
+#include "autograd/activation.h"
 #include "autograd/elementwise.h"
+#include "autograd/matmul.h"
 #include "autograd/moe.h"
 #include "ops/moe_dispatch.h"
 #include "ops/moe_losses.h"
@@ -63,12 +65,24 @@ MoeFfn::MoeFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, doub
     const std::string name = c.shared_experts == 1 ? prefix + "shared_expert." : absl::StrCat(prefix, "shared_experts.", s, ".");
     shared_.emplace_back(c.d, c.shared_width, dtype, gen, std, out_std, name);
   }
+  if (c.shared_expert_gate) shared_gate_ = normal_parameter({1, c.d}, dtype, gen, std, prefix + "shared_expert_gate.weight");
 }
 
 void MoeFfn::collect(ParameterList& out) const {
   out.push_back({router_.name(), router_});
   experts_.collect(out);
   for (const auto& s : shared_) s.collect(out);
+  if (shared_gate_.defined()) out.push_back({shared_gate_.name(), shared_gate_});
+}
+
+StatusOr<Variable> MoeFfn::gate_rows(const Variable& x, const Variable& shared) const {
+  MONE_ASSIGN_OR_RETURN(Variable logit, autograd::linear(x, shared_gate_));  // [N, 1]
+  MONE_ASSIGN_OR_RETURN(Variable g, autograd::sigmoid(logit));
+  // The elementwise ops broadcast suffixes only, so [N, 1] becomes [N, d] as the outer product
+  // with a row of ones (exact: each entry is g · 1).
+  MONE_ASSIGN_OR_RETURN(Tensor ones, Tensor::full({1, config_.d}, 1.0, x.value().dtype()).to(x.value().device()));
+  MONE_ASSIGN_OR_RETURN(Variable g_wide, autograd::matmul(g, Variable(ones)));
+  return autograd::mul(g_wide, shared);
 }
 
 StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
@@ -83,10 +97,22 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
                                                          experts_.down, c.expert(c.neuron_topk)));
   // 4. Combine: each token's weighted sum over its K slots, in fixed slot order.
   MONE_ASSIGN_OR_RETURN(Variable y, autograd::combine(experts.y, route.weights, plan));
-  // 5. Shared experts see every token (dense unless the spec sparsifies them).
+  // 5. Shared experts see every token (dense unless the spec sparsifies them); with the shared
+  //    expert gate their sum is scaled by sigmoid(w_g · x), one factor per token.
+  Variable shared;
   for (const auto& s : shared_) {
     MONE_ASSIGN_OR_RETURN(auto r, autograd::mone_ffn(x, Tensor(), s.gate, s.up, s.down, c.expert(c.shared_neuron_topk)));
-    MONE_ASSIGN_OR_RETURN(y, autograd::add(y, r.y));
+    if (shared.defined()) {
+      MONE_ASSIGN_OR_RETURN(shared, autograd::add(shared, r.y));
+    } else {
+      shared = r.y;
+    }
+  }
+  if (shared_gate_.defined()) {
+    MONE_ASSIGN_OR_RETURN(shared, gate_rows(x, shared));
+  }
+  if (shared.defined()) {
+    MONE_ASSIGN_OR_RETURN(y, autograd::add(y, shared));
   }
   if (aux) {
     MONE_ASSIGN_OR_RETURN(aux->load_balance, autograd::load_balance_loss(route.probs, plan.counts, c.top_k));
@@ -97,6 +123,9 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
                                                                             c.neuron_loss_form));
     }
     aux->tokens_per_expert = plan.counts;
+    aux->gate_activations = experts.g;
+    aux->expert_offsets = plan.offsets;
+    aux->row_pairs = plan.order;
     MONE_ASSIGN_OR_RETURN(aux->neuron_counts, ops::neuron_counts(experts.idx, plan.offsets, c.width));
     if (aux->capture) {
       experts.y.retain_grad();

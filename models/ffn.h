@@ -15,7 +15,8 @@ namespace mone::models {
 
 // A routed layer's selections, for the research tools (research/): the tensors the forward
 // computes anyway, held (not copied) when FfnAux::capture asks for them. R = N·K rows grouped by
-// expert. Shared experts are not captured.
+// expert. Shared experts are not captured. order, offsets and g are FfnAux's row_pairs,
+// expert_offsets and gate_activations, gathered here with the rows, selections and outputs.
 struct FfnCapture {
   Tensor x;        // [R, d] the routed rows: row r is token order[r] / K
   Tensor order;    // [R] i64: row r holds the pair t·K + s (ops::DispatchPlan)
@@ -34,6 +35,13 @@ struct FfnAux {
   Variable neuron_loss;    // L_NG (only MoNE with K_N < D)
   Tensor tokens_per_expert;  // [E] i64 (undefined for a dense layer)
   Tensor neuron_counts;      // [E, D] i64: times each neuron was selected
+  // What the sparsification and selection studies read (undefined for a dense layer): the gate
+  // activations G = act(W_gate x) of every routed row [R = N·K, D], grouped by expert (expert e's
+  // rows are [expert_offsets[e], expert_offsets[e + 1]), expert_offsets [E + 1] i64), and the
+  // (token, slot) pair of each row, row_pairs [R] i64 = t·K + s.
+  Variable gate_activations;
+  Tensor expert_offsets;
+  Tensor row_pairs;
   bool capture = false;      // in: fill `routed` (MoE / MoNE layers)
   FfnCapture routed;         // out, when asked
 };
@@ -62,6 +70,7 @@ struct FfnConfig {
   int64_t experts = 0, top_k = 0, width = 0, neuron_topk = 0;  // width: D (or the dense width)
   int64_t shared_experts = 0, shared_width = 0, shared_neuron_topk = 0;
   bool norm_topk_prob = false;
+  bool shared_expert_gate = false;  // scale the shared experts' sum by sigmoid(w_g · x)
   ops::Activation act = ops::Activation::kSilu;
   ops::TopkBackward estimator = ops::TopkBackward::kHard;
   ops::MoneStrategy strategy = ops::MoneStrategy::kGathered;
@@ -92,7 +101,8 @@ class DenseFfn : public Ffn {
 };
 
 // Router -> dropless dispatch -> every routed expert in one op (MoNE: top-K_N neurons by |G|;
-// MoE: K_N = D) -> weighted combine, plus the shared experts.
+// MoE: K_N = D) -> weighted combine, plus the shared experts (optionally gated: Qwen2-MoE's
+// sigmoid(w_g · x) · Σ shared(x)).
 class MoeFfn : public Ffn {
  public:
   MoeFfn(const FfnConfig& c, DType dtype, Generator& gen, double std, double out_std, const std::string& prefix);
@@ -100,10 +110,14 @@ class MoeFfn : public Ffn {
   void collect(ParameterList& out) const override;
 
  private:
+  // sigmoid(x · w_gᵀ) [N, 1] times each row of shared [N, d].
+  StatusOr<Variable> gate_rows(const Variable& x, const Variable& shared) const;
+
   FfnConfig config_;
   Variable router_;       // [E, d]: model.layers.{i}.mlp.gate.weight
   SwigluWeights experts_;  // [E, D, d], [E, D, d], [E, d, D]: ...mlp.experts.{e}.{gate,up,down}_proj.weight
   std::vector<SwigluWeights> shared_;
+  Variable shared_gate_;  // [1, d]: ...mlp.shared_expert_gate.weight (undefined when off)
 };
 
 }  // namespace mone::models

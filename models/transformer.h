@@ -1,5 +1,5 @@
-// The transformer: token embedding, pre-norm blocks (attention, then a dense or MoE/MoNE FFN),
-// a final RMSNorm and the LM head, built from a ModelSpec.
+// The transformer: token embedding, pre-norm blocks (attention, then a dense or MoE/MoNE FFN;
+// spec.h's is_moe_layer says which), a final RMSNorm and the LM head, built from a ModelSpec.
 //
 //   h   = x + Attn(RMSNorm(x))
 //   out = h + Ffn(RMSNorm(h))
@@ -31,9 +31,10 @@ struct ModelOutput {
   std::vector<FfnAux> layers;  // per-layer statistics (losses too)
 };
 
-// The FFN configuration every block of a model with this spec uses (the op settings a research
-// tool needs to run one expert layer again: act, selector, K_N, estimator, strategy).
-FfnConfig ffn_config(const proto::ModelSpec& spec);
+// The FFN configuration of a routed block (moe) or of a dense one (the spec's intermediate_size):
+// also the op settings a research tool needs to run one expert layer again (act, selector, K_N,
+// estimator, strategy).
+FfnConfig ffn_config(const proto::ModelSpec& spec, bool moe);
 // The op's selector for the spec's.
 ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector selector);
 

@@ -60,11 +60,37 @@ StatusOr<Tensor> add(const Tensor& a, const Tensor& b) { return binary("add", Bi
 StatusOr<Tensor> sub(const Tensor& a, const Tensor& b) { return binary("sub", BinaryOp::kSub, a, b); }
 StatusOr<Tensor> mul(const Tensor& a, const Tensor& b) { return binary("mul", BinaryOp::kMul, a, b); }
 
+// dst += src over i64 counts.
+Status add_counts_into(const char* op, const Tensor& dst, const Tensor& src) {
+  switch (dst.device().type) {
+    case DeviceType::kCPU: {
+      int64_t* d = dst.data<int64_t>();
+      const int64_t* s = src.data<int64_t>();
+      for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+      return absl::OkStatus();
+    }
+    case DeviceType::kCUDA:
+      return cuda::to_status(
+          cuda::add_counts(dst.data<int64_t>(), src.data<int64_t>(), dst.numel(), cuda::current_stream()), op);
+  }
+  return absl::OkStatus();
+}
+
 Status add_into(const Tensor& dst, const Tensor& src_in) {
   constexpr const char* op = "add_into";
-  MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"dst", &dst}, {"src", &src_in}}));
+  if (dst.defined() && dst.dtype() == DType::kI64) {
+    MONE_RETURN_IF_ERROR(check_same(op, {{"dst", &dst}, {"src", &src_in}}));
+    MONE_RETURN_IF_ERROR(check_shape(op, src_in, dst.shape(), "src"));
+  } else {
+    MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"dst", &dst}, {"src", &src_in}}));
+  }
   if (!dst.is_contiguous()) return absl::InvalidArgumentError(absl::StrCat(op, ": dst ", dst.describe(), " is not contiguous"));
-  MONE_RETURN_IF_ERROR(binary_into(op, BinaryOp::kAdd, dst, src_in.contiguous(), dst));
+  const Tensor src = src_in.contiguous();
+  if (dst.dtype() == DType::kI64) {
+    MONE_RETURN_IF_ERROR(add_counts_into(op, dst, src));
+  } else {
+    MONE_RETURN_IF_ERROR(binary_into(op, BinaryOp::kAdd, dst, src, dst));
+  }
   dst.bump_version();
   return absl::OkStatus();
 }
@@ -88,6 +114,63 @@ StatusOr<Tensor> scale(const Tensor& a_in, double s) {
       return out;
   }
   return out;
+}
+
+namespace {
+Status check_clamp_bounds(const char* op, double lo, double hi) {
+  if (lo <= hi) return absl::OkStatus();  // also false for a NaN bound
+  return absl::InvalidArgumentError(absl::StrCat(op, ": bounds [", lo, ", ", hi, "] must satisfy lo <= hi"));
+}
+}  // namespace
+
+StatusOr<Tensor> clamp(const Tensor& x_in, double lo, double hi) {
+  constexpr const char* op = "clamp";
+  MONE_RETURN_IF_ERROR(check_float(op, x_in, "x"));
+  MONE_RETURN_IF_ERROR(check_clamp_bounds(op, lo, hi));
+  const Tensor x = x_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(x.shape(), x.dtype(), x.device()));
+  switch (x.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(x.dtype(), op, {
+        cpu::clamp<scalar_t>(x.data<scalar_t>(), x.numel(), static_cast<scalar_t>(lo), static_cast<scalar_t>(hi),
+                             out.data<scalar_t>());
+      });
+      return out;
+    case DeviceType::kCUDA:
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::clamp<scalar_t>(x.data<scalar_t>(), x.numel(), static_cast<float>(lo),
+                                                                   static_cast<float>(hi), out.data<scalar_t>(),
+                                                                   cuda::current_stream()),
+                                             op));
+      });
+      return out;
+  }
+  return out;
+}
+
+StatusOr<Tensor> clamp_backward(const Tensor& grad_out_in, const Tensor& x_in, double lo, double hi) {
+  constexpr const char* op = "clamp_backward";
+  MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"grad_out", &grad_out_in}, {"x", &x_in}}));
+  MONE_RETURN_IF_ERROR(check_clamp_bounds(op, lo, hi));
+  const Tensor g = grad_out_in.contiguous(), x = x_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(Tensor grad_x, new_tensor(x.shape(), x.dtype(), x.device()));
+  switch (x.device().type) {
+    case DeviceType::kCPU:
+      MONE_DISPATCH_FLOAT(x.dtype(), op, {
+        cpu::clamp_backward<scalar_t>(g.data<scalar_t>(), x.data<scalar_t>(), x.numel(), static_cast<scalar_t>(lo),
+                                      static_cast<scalar_t>(hi), grad_x.data<scalar_t>());
+      });
+      return grad_x;
+    case DeviceType::kCUDA:
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::clamp_backward<scalar_t>(g.data<scalar_t>(), x.data<scalar_t>(), x.numel(), static_cast<float>(lo),
+                                           static_cast<float>(hi), grad_x.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_x;
+  }
+  return grad_x;
 }
 
 StatusOr<Tensor> sum_to_shape(const Tensor& t_in, const Shape& shape) {

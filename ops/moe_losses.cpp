@@ -5,8 +5,13 @@
 
 #include <vector>
 
+#include "cuda/moe_losses.h"
+#include "cuda/reduce.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/cpu/moe_losses.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -83,6 +88,28 @@ struct HostOffsets {
   const int64_t* get(const Tensor& offsets) const { return offsets.defined() ? offsets.data<int64_t>() : whole; }
 };
 
+// On CUDA: loss [] (=) = scale · Σ_t row_terms[t], where fill(row_terms) writes the [rows] per-row
+// terms of a loss (cuda/moe_losses.h) in double; the sum is cuda/reduce.h's fixed tree.
+template <typename T, class Fill>
+Status sum_row_terms(const char* op, int64_t rows, double scale, Device device, Tensor& loss, Fill fill) {
+  MONE_ASSIGN_OR_RETURN(Tensor terms, new_tensor({rows}, DType::kF64, device));
+  MONE_ASSIGN_OR_RETURN(Tensor partials, new_tensor({cuda::kSumPartials}, DType::kF64, device));
+  const cudaStream_t stream = cuda::current_stream();
+  MONE_RETURN_IF_ERROR(cuda::to_status(fill(terms.data<double>(), stream), op));
+  return cuda::to_status(
+      cuda::sum_f64<T>(terms.data<double>(), rows, scale, partials.data<double>(), loss.data<T>(), stream), op);
+}
+
+// The neuron counts of a CUDA call into a fresh [E, D] i64 tensor (offsets undefined: E = 1).
+StatusOr<Tensor> cuda_neuron_counts(const char* op, const Tensor& idx, const Tensor& offsets, int64_t e, int64_t D) {
+  MONE_ASSIGN_OR_RETURN(Tensor counts, new_tensor({e, D}, DType::kI64, idx.device()));
+  MONE_RETURN_IF_ERROR(cuda::to_status(cuda::neuron_counts(idx.data<int32_t>(), data_or_null<int64_t>(offsets), e,
+                                                           idx.size(0), idx.size(1), D, counts.data<int64_t>(),
+                                                           cuda::current_stream()),
+                                       op));
+  return counts;
+}
+
 }  // namespace
 
 StatusOr<Tensor> load_balance_loss(const Tensor& probs_in, const Tensor& counts_in, int64_t k) {
@@ -98,8 +125,18 @@ StatusOr<Tensor> load_balance_loss(const Tensor& probs_in, const Tensor& counts_
                                          probs.size(1), k, loss.data<scalar_t>());
       });
       return loss;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, probs.device());
+    case DeviceType::kCUDA: {
+      const int64_t n = probs.size(0), e = probs.size(1);
+      MONE_DISPATCH_CUDA_FLOAT(probs.dtype(), op, {
+        MONE_RETURN_IF_ERROR(sum_row_terms<scalar_t>(
+            op, n, static_cast<double>(e) / static_cast<double>(n), probs.device(), loss,
+            [&](double* terms, cudaStream_t stream) {
+              return cuda::load_balance_rows<scalar_t>(probs.data<scalar_t>(), counts.data<int64_t>(), n, e, k, terms,
+                                                       stream);
+            }));
+      });
+      return loss;
+    }
   }
   return loss;
 }
@@ -121,7 +158,14 @@ StatusOr<Tensor> load_balance_loss_backward(const Tensor& grad_loss_in, const Te
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device(op, probs.device());
+      MONE_DISPATCH_CUDA_FLOAT(probs.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::load_balance_backward<scalar_t>(grad_loss.data<scalar_t>(), probs.data<scalar_t>(),
+                                                  counts.data<int64_t>(), probs.size(0), probs.size(1), k,
+                                                  out.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return out;
   }
   return out;
 }
@@ -137,8 +181,17 @@ StatusOr<Tensor> z_loss(const Tensor& logits_in) {
         cpu::z_loss<scalar_t>(logits.data<scalar_t>(), logits.size(0), logits.size(1), loss.data<scalar_t>());
       });
       return loss;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, logits.device());
+    case DeviceType::kCUDA: {
+      const int64_t n = logits.size(0), e = logits.size(1);
+      MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), op, {
+        MONE_RETURN_IF_ERROR(sum_row_terms<scalar_t>(op, n, 1.0 / static_cast<double>(n), logits.device(), loss,
+                                                     [&](double* terms, cudaStream_t stream) {
+                                                       return cuda::z_loss_rows<scalar_t>(logits.data<scalar_t>(), n,
+                                                                                          e, terms, stream);
+                                                     }));
+      });
+      return loss;
+    }
   }
   return loss;
 }
@@ -157,7 +210,13 @@ StatusOr<Tensor> z_loss_backward(const Tensor& grad_loss_in, const Tensor& logit
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device(op, logits.device());
+      MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::z_loss_backward<scalar_t>(grad_loss.data<scalar_t>(), logits.data<scalar_t>(), logits.size(0),
+                                            logits.size(1), out.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return out;
   }
   return out;
 }
@@ -179,8 +238,19 @@ StatusOr<Tensor> neuron_balance_loss(const Tensor& g_in, const Tensor& idx_in, c
       });
       return loss;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const Tensor counts, cuda_neuron_counts(op, idx, offsets, e, g.size(1)));
+      MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+        MONE_RETURN_IF_ERROR(sum_row_terms<scalar_t>(op, g.size(0), 1.0, g.device(), loss,
+                                                     [&](double* terms, cudaStream_t stream) {
+                                                       return cuda::neuron_balance_rows<scalar_t>(
+                                                           g.data<scalar_t>(), counts.data<int64_t>(),
+                                                           data_or_null<int64_t>(offsets), e, g.size(0), g.size(1),
+                                                           idx.size(1), form, terms, stream);
+                                                     }));
+      });
+      return loss;
+    }
   }
   return loss;
 }
@@ -205,8 +275,18 @@ StatusOr<Tensor> neuron_balance_loss_backward(const Tensor& grad_loss_in, const 
       });
       return out;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const Tensor counts, cuda_neuron_counts(op, idx, offsets, e, g.size(1)));
+      MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::neuron_balance_backward<scalar_t>(grad_loss.data<scalar_t>(), g.data<scalar_t>(),
+                                                    counts.data<int64_t>(), data_or_null<int64_t>(offsets), e,
+                                                    g.size(0), g.size(1), idx.size(1), form, out.data<scalar_t>(),
+                                                    cuda::current_stream()),
+            op));
+      });
+      return out;
+    }
   }
   return out;
 }
@@ -226,7 +306,7 @@ StatusOr<Tensor> neuron_counts(const Tensor& idx_in, const Tensor& offsets_in, i
       return counts;
     }
     case DeviceType::kCUDA:
-      return unsupported_device(op, idx.device());
+      return cuda_neuron_counts(op, idx, offsets, e, D);
   }
   return counts;
 }

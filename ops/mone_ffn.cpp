@@ -5,6 +5,7 @@
 
 #include "ops/common.h"
 #include "ops/cpu/mone_ffn.h"
+#include "ops/mone_ffn_cuda.h"
 
 namespace mone::ops {
 
@@ -93,7 +94,8 @@ StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offs
       return f;
     case DeviceType::kCUDA:
       MONE_RETURN_IF_ERROR(check_cuda_selector(op, c));
-      return unsupported_device(op, dev);
+      MONE_RETURN_IF_ERROR(mone_ffn_forward_cuda(x, offsets, wg, wu, wd, dims, c, f));
+      return f;
   }
   return f;
 }
@@ -138,9 +140,12 @@ StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& 
             r.grad_w_up.data<scalar_t>(), r.grad_w_down.data<scalar_t>());
       });
       return r;
-    case DeviceType::kCUDA:
+    case DeviceType::kCUDA: {
       MONE_RETURN_IF_ERROR(check_cuda_selector(op, c));
-      return unsupported_device(op, x.device());
+      const MoneFfnForward saved{Tensor(), a, g, idx, u, h};
+      MONE_RETURN_IF_ERROR(mone_ffn_backward_cuda(dy, dg_extra, x, offsets, wg, wu, wd, saved, dims, c, r));
+      return r;
+    }
   }
   return r;
 }

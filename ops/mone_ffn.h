@@ -78,6 +78,9 @@ struct MoneFfnForward {
   Tensor idx;  // [R, K_N] i32, the selected neurons in ascending order
   Tensor u;    // [R, K_N] W_up[idx] · x
   Tensor h;    // [R, K_N] G[idx] ⊙ u
+  // On CUDA with offsets: the offsets [E + 1] i64 on the host, the layer's one device-to-host read
+  // of its expert counts, which the backward reuses (undefined otherwise).
+  Tensor host_offsets;
 };
 
 // x [R, d] (R may be 0); offsets [E + 1] i64 with 0 = offsets[0] <= ... <= offsets[E] = R;

@@ -1,7 +1,5 @@
 #include "research/eval_input.h"
 
-#include <algorithm>
-
 #include "ops/mone_ffn.h"
 #include "train/checkpointing.h"
 #include "train/evaluate.h"
@@ -10,13 +8,17 @@
 namespace mone::research {
 namespace {
 
-// The train spec a checkpoint records (a bare model directory records none).
-std::optional<proto::TrainSpec> read_trained_spec(const std::string& dir) {
+// What a checkpoint records of its training (a bare model directory records nothing).
+struct Trained {
+  proto::TrainSpec spec;  // its batch size and sequence length are the defaults
+  int64_t step = 0;
+};
+std::optional<Trained> read_trained(const std::string& dir) {
   StatusOr<train::TrainerState> state = train::read_trainer_state(dir);
   if (!state.ok()) return std::nullopt;
   StatusOr<proto::TrainSpec> spec = train::parse_train_spec(state->train_spec_text, dir);
   if (!spec.ok()) return std::nullopt;
-  return *spec;
+  return Trained{*spec, state->step};
 }
 
 }  // namespace
@@ -49,9 +51,9 @@ StatusOr<EvalInput> EvalInput::open(const EvalInputOptions& o) {
   MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model,
                         train::load_model_from_checkpoint(o.checkpoint, &dir, load));
   const proto::ModelSpec& spec = model->spec();
-  std::optional<proto::TrainSpec> trained = read_trained_spec(dir);
-  const int64_t B = o.batch_size > 0 ? o.batch_size : trained ? trained->batch_size() : 8;
-  const int64_t T = o.seq_len > 0 ? o.seq_len : trained ? trained->seq_len() : spec.max_position_embeddings();
+  const std::optional<Trained> trained = read_trained(dir);
+  const int64_t B = o.batch_size > 0 ? o.batch_size : trained ? trained->spec.batch_size() : 8;
+  const int64_t T = o.seq_len > 0 ? o.seq_len : trained ? trained->spec.seq_len() : spec.max_position_embeddings();
   if (T > spec.max_position_embeddings()) {
     return absl::InvalidArgumentError(absl::StrCat("--seq-len ", T, " exceeds the model's max_position_embeddings (",
                                                    spec.max_position_embeddings(), ")"));
@@ -61,15 +63,27 @@ StatusOr<EvalInput> EvalInput::open(const EvalInputOptions& o) {
     MONE_ASSIGN_OR_RETURN(std::vector<std::string> found, train::find_split_shards(d, "val"));
     paths.insert(paths.end(), found.begin(), found.end());
   }
-  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, train::EvalReader::open(paths, B, T));
+  // A batch size given by hand is taken as is; the trained one shrinks to fit small data.
+  std::string note;
+  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, o.batch_size > 0 ? train::EvalReader::open(paths, B, T)
+                                                                    : train::open_eval_reader(paths, B, T, &note));
   MONE_RETURN_IF_ERROR(reader.check_max_token(spec.vocab_size()));
-  return EvalInput(o, std::move(dir), std::move(model), std::move(trained), std::move(reader));
+  if (o.batches > reader.num_batches()) {
+    return absl::OutOfRangeError(absl::StrCat("--batches ", o.batches, ": the data holds ", reader.num_batches(),
+                                              " full batches of ", reader.batch_size(), " x ", T,
+                                              " tokens; give at most that many (0: all of them)"));
+  }
+  EvalInput input(o, std::move(dir), std::move(model), std::move(reader));
+  if (trained) {
+    input.trained_ = trained->spec;
+    input.trained_step_ = trained->step;
+  }
+  input.paths_ = std::move(paths);
+  input.note_ = std::move(note);
+  return input;
 }
 
-int64_t EvalInput::batches() const {
-  const int64_t available = reader_.num_batches();
-  return options_.batches > 0 ? std::min(options_.batches, available) : available;
-}
+int64_t EvalInput::batches() const { return options_.batches > 0 ? options_.batches : reader_.num_batches(); }
 
 StatusOr<EvalInput::Batch> EvalInput::batch(int64_t j) const {
   const int64_t B = batch_size(), T = seq_len();

@@ -23,9 +23,9 @@ namespace mone::research {
 struct EvalInputOptions {
   std::string checkpoint;         // a checkpoint directory, or a run directory (its newest valid checkpoint)
   std::vector<std::string> data;  // directories (their *val*.bin shards, else every *.bin), files or globs
-  int64_t batch_size = 0;         // B; 0: as trained, else 8
+  int64_t batch_size = 0;         // B; 0: as trained (shrunk to fit small data), else 8
   int64_t seq_len = 0;            // T; 0: as trained, else max_position_embeddings
-  int64_t batches = 0;            // batches to use; 0: every full batch
+  int64_t batches = 0;            // batches to use, at most the data's full batches; 0: all of them
   DType dtype = DType::kF32;      // the model's dtype (f32 or f64; the checkpoint's f32 weights are converted)
 };
 
@@ -46,9 +46,13 @@ class EvalInput {
   models::Transformer& model() { return *model_; }
   DType dtype() const { return options_.dtype; }
   const std::optional<proto::TrainSpec>& trained_spec() const { return trained_; }
+  const std::optional<int64_t>& trained_step() const { return trained_step_; }  // the checkpoint's step
+  const std::vector<std::string>& data_paths() const { return paths_; }       // the shards read
+  // Why the batch size differs from the trained one (it shrank to fit the data); empty when not.
+  const std::string& note() const { return note_; }
   int64_t batch_size() const { return reader_.batch_size(); }
   int64_t seq_len() const { return reader_.seq_len(); }
-  int64_t batches() const;  // min(options.batches, the batches the data holds), or all
+  int64_t batches() const;  // options.batches, or every full batch when 0
   const train::EvalReader& reader() const { return reader_; }
 
   // Batch j: inputs and targets [B, T] i32.
@@ -63,14 +67,16 @@ class EvalInput {
 
  private:
   EvalInput(EvalInputOptions options, std::string dir, std::unique_ptr<models::Transformer> model,
-            std::optional<proto::TrainSpec> trained, train::EvalReader reader)
-      : options_(std::move(options)), dir_(std::move(dir)), model_(std::move(model)), trained_(std::move(trained)),
-        reader_(std::move(reader)) {}
+            train::EvalReader reader)
+      : options_(std::move(options)), dir_(std::move(dir)), model_(std::move(model)), reader_(std::move(reader)) {}
   EvalInputOptions options_;
   std::string dir_;
   std::unique_ptr<models::Transformer> model_;
-  std::optional<proto::TrainSpec> trained_;
   train::EvalReader reader_;
+  std::optional<proto::TrainSpec> trained_;
+  std::optional<int64_t> trained_step_;
+  std::vector<std::string> paths_;
+  std::string note_;
 };
 
 }  // namespace mone::research

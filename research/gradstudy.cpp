@@ -208,7 +208,7 @@ StatusOr<GradstudyResult> run_gradstudy(const EvalInput& input, const GradstudyO
     s.set_sparsify_shared_expert(false);
     s.set_shared_expert_neuron_topk(0);
   }));
-  const ops::MoneFfnConfig mone_config = models::ffn_config(spec).expert(r.neuron_topk);
+  const ops::MoneFfnConfig mone_config = models::ffn_config(spec, true).expert(r.neuron_topk);
   std::vector<std::vector<LayerSelections>> before;  // [batch][routed layer], from the HARD pass
   for (Pass p : {kHardPass, kStraightThroughPass, kDensePass}) {
     MONE_RETURN_IF_ERROR(run_pass(input, o, p, mone_config, runs[p], r.mass, p == kHardPass ? &before : nullptr));

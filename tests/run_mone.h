@@ -18,10 +18,10 @@ struct CommandResult {
 
 inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
 
-// Runs a shell command line, capturing its stdout and stderr.
-inline CommandResult run_command(const std::string& command) {
+// Runs `shell_command` with sh, capturing stdout+stderr and the exit code.
+inline CommandResult run_shell(const std::string& shell_command) {
   CommandResult r;
-  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  std::FILE* pipe = ::popen(("(" + shell_command + ") 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buffer[4096];
   size_t n;
@@ -33,7 +33,13 @@ inline CommandResult run_command(const std::string& command) {
 
 inline CommandResult run_mone(const std::string& args) {
   REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
-  return run_command(mone_binary() + " " + args);
+  return run_shell(mone_binary() + " " + args);
+}
+
+// `mone args` run from working directory `dir`, as a user who is somewhere else than the build.
+inline CommandResult run_mone_in(const std::string& dir, const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_shell("cd '" + dir + "' && " + mone_binary() + " " + args);
 }
 
 }  // namespace mone_testing

@@ -36,10 +36,10 @@ Status save_step(const std::string& dir, const proto::ModelSpec& spec, const mod
 
 StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const TrainBenchOptions& o) {
   if (o.batch_size < 1 || o.seq_len < 1 || o.steps < 1 || o.warmup_steps < 0) {
-    return absl::InvalidArgumentError("bench train: batch size, sequence length and steps must be >= 1");
+    return absl::InvalidArgumentError("batch size, sequence length and steps must be >= 1");
   }
   if (o.seq_len > spec.max_position_embeddings()) {
-    return absl::InvalidArgumentError(absl::StrCat("bench train: --seq-len ", o.seq_len,
+    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len,
                                                    " exceeds the model's max_position_embeddings ",
                                                    spec.max_position_embeddings()));
   }

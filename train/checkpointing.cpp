@@ -13,6 +13,7 @@
 #include "train/checkpoint/manifest.h"
 #include "train/checkpoint/safetensors.h"
 #include "train/checkpoint/sha256.h"
+#include "train/hf_interop.h"
 #include "train/model_config.h"
 
 namespace mone::train {
@@ -35,7 +36,8 @@ nlohmann::json state_json(const TrainerState& s) {
           {"train_spec_sha256", s.train_spec_sha256},
           {"model_spec_sha256", s.model_spec_sha256},
           {"train_spec", s.train_spec_text},
-          {"model_spec", s.model_spec_text}};
+          {"model_spec", s.model_spec_text},
+          {"load_window", s.load_window}};
 }
 
 // Reads json[key] as T, or an error naming the file and the key.
@@ -162,6 +164,7 @@ StatusOr<TrainerState> read_trainer_state(const std::string& dir) {
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec_sha256", path, s.model_spec_sha256));
   MONE_RETURN_IF_ERROR(read_key(j, "train_spec", path, s.train_spec_text));
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec", path, s.model_spec_text));
+  if (auto it = j.find("load_window"); it != j.end()) s.load_window = *it;  // absent before it was kept
   if (s.step < 0 || s.optimizer_step < 0 || s.optimizer_step > s.step) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": inconsistent step ", s.step, " / optimizer_step ",
                                                    s.optimizer_step));
@@ -179,17 +182,19 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
   ResumePoint point;
   MONE_ASSIGN_OR_RETURN(point.dir, find_resumable_checkpoint(run_dir, &point.warnings));
   MONE_ASSIGN_OR_RETURN(point.state, read_trainer_state(point.dir));
-  const std::string ours = models::model_spec_to_text(model_spec);
-  // The saved text written out again by today's code: a field added since the checkpoint was
-  // written reads as its default, as it did then.
-  std::string theirs = point.state.model_spec_text;
-  proto::ModelSpec saved;
-  if (models::merge_textproto(theirs, point.dir, &saved).ok()) theirs = models::model_spec_to_text(saved);
+  // The name is a label: renaming the model changes nothing it computes.
+  proto::ModelSpec theirs_spec;
+  MONE_RETURN_IF_ERROR(models::merge_textproto(point.state.model_spec_text,
+                                               join_path(point.dir, kTrainerStateFileName) + " (model_spec)",
+                                               &theirs_spec));
+  theirs_spec.clear_name();
+  proto::ModelSpec ours_spec = model_spec;
+  ours_spec.clear_name();
+  const std::string theirs = models::model_spec_to_text(theirs_spec), ours = models::model_spec_to_text(ours_spec);
   if (theirs != ours) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", point.dir, " was trained with a different model spec than this run (",
-                     first_difference(theirs, ours),
-                     "); resume with the same model spec, or start a new run directory"));
+                     first_difference(theirs, ours), "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));
   MONE_RETURN_IF_ERROR(
@@ -211,11 +216,15 @@ StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const 
   }
   const std::string config_path = join_path(dir, kModelConfigFileName);
   MONE_ASSIGN_OR_RETURN(nlohmann::json config, read_json_file(config_path));
-  MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
-  if (options.edit_spec) options.edit_spec(spec);
-  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model,
-                        models::Transformer::create(spec, 0, options.dtype));
-  MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  std::unique_ptr<models::Transformer> model;
+  if (is_transformers_config(config)) {  // Mixtral, Qwen2-MoE, OLMoE: as their architecture computes them
+    MONE_ASSIGN_OR_RETURN(model, load_hf_model(dir, options.dtype, nullptr, options.edit_spec));
+  } else {
+    MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
+    if (options.edit_spec) options.edit_spec(spec);
+    MONE_ASSIGN_OR_RETURN(model, models::Transformer::create(spec, 0, options.dtype));
+    MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  }
   if (loaded_dir) *loaded_dir = dir;
   return model;
 }

@@ -10,6 +10,20 @@
 #include "train/data/find_shards.h"
 
 namespace mone::train {
+
+StatusOr<EvalReader> open_eval_reader(const std::vector<std::string>& paths, int64_t B, int64_t T, std::string* note) {
+  StatusOr<EvalReader> one = EvalReader::open(paths, 1, T);
+  if (!one.ok()) {
+    return Status(one.status().code(),
+                  absl::StrCat(one.status().message(),
+                               "; give more text (or a larger --val-fraction) to mone data prepare, or a shorter --seq-len"));
+  }
+  const int64_t fit = (one->num_tokens() - 1) / T;
+  if (fit >= B) return EvalReader::open(paths, B, T);
+  *note = absl::StrCat("the evaluation data holds ", one->num_tokens(), " tokens, less than one batch of ", B, " x ", T,
+                       ": evaluating batches of ", fit, " x ", T);
+  return EvalReader::open(paths, fit, T);
+}
 namespace {
 
 bool is_directory(const std::string& path) {

@@ -23,6 +23,11 @@ namespace mone::train {
 // and globs as find_shards (train/data/find_shards.h) takes them.
 StatusOr<std::vector<std::string>> find_split_shards(const std::string& path, std::string_view split);
 
+// An EvalReader of B x T batches over `paths`. When they hold less than one such batch (a small
+// corpus split by --val-fraction), batches of as many whole sequences of T as fit, and *note
+// says so; less than one sequence is an error that says what to do.
+StatusOr<EvalReader> open_eval_reader(const std::vector<std::string>& paths, int64_t B, int64_t T, std::string* note);
+
 // A ModelOutput's 0-d losses as doubles; an undefined term (no experts, no MoNE) reads 0.
 struct LossValues {
   double loss = 0, ce = 0, load_balance = 0, z_loss = 0, neuron_loss = 0;

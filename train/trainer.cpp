@@ -111,12 +111,29 @@ struct Run {
   double flops_per_token = 0, peak_flops = 0;
 };
 
+// What changed in the spec since the checkpoint: a warning when the numbers can differ from an
+// uninterrupted run, a note otherwise.
+void report_changes(const proto::TrainSpec& before, const proto::TrainSpec& now, const std::string& checkpoint,
+                    Console& console) {
+  std::vector<SpecChange> numbers, others;
+  for (SpecChange& c : spec_changes(before, now)) (c.affects_training ? numbers : others).push_back(std::move(c));
+  if (!numbers.empty()) {
+    console.say("warning: this run changes %s since %s; it continues with the new values (not an exact "
+                "continuation)", describe_changes(numbers).c_str(), checkpoint.c_str());
+  }
+  if (!others.empty()) console.say("note: changed since %s: %s", checkpoint.c_str(), describe_changes(others).c_str());
+  if (before.model().name() != now.model().name()) {
+    console.say("note: the model's name label changed from \"%s\" to \"%s\"", before.model().name().c_str(),
+                now.model().name().c_str());
+  }
+}
+
 // Checks the spec, the run directory and the data, builds the model and optimizer, and restores
 // a checkpoint when resuming. The order puts cheap checks first and writes nothing to the run
 // directory before the data is known to be good.
 Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, Console& console) {
   r.spec = spec_in;
-  MONE_RETURN_IF_ERROR(resolve_train_spec(r.spec, opt.source));
+  MONE_RETURN_IF_ERROR(resolve_train_spec(r.spec, opt.source, opt.spec_dir));
   const proto::TrainSpec& s = r.spec;
   r.comm->set_timeout_s(s.collective_timeout_s());
   if (s.device() != "cpu") {
@@ -155,12 +172,22 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   if (!s.val_data().empty() && s.eval_interval() > 0) {
     MONE_ASSIGN_OR_RETURN(std::vector<std::string> val_paths, find_split_shards(s.val_data(), "val"));
     if (val_paths == train_paths) console.say("warning: the validation shards are the training shards");
-    MONE_ASSIGN_OR_RETURN(EvalReader val, EvalReader::open(val_paths, B, T));
+    std::string note;
+    MONE_ASSIGN_OR_RETURN(EvalReader val, open_eval_reader(val_paths, B, T, &note));
+    if (!note.empty()) console.say("note: %s", note.c_str());
     MONE_RETURN_IF_ERROR(val.check_max_token(V));
     r.val.emplace(std::move(val));
   }
 
   MONE_RETURN_IF_ERROR(make_directories(r.run_dir));
+  const std::string metrics_path = join_path(r.run_dir, "metrics.jsonl");
+  if (r.root() && !opt.resume) {  // a new run: records of an earlier one that kept no checkpoint go aside
+    MONE_ASSIGN_OR_RETURN(std::string aside, set_aside(metrics_path));
+    if (!aside.empty()) {
+      console.say("note: %s held the records of an earlier run that saved no checkpoint; moved to %s, "
+                  "this run starts the file afresh", metrics_path.c_str(), aside.c_str());
+    }
+  }
   if (r.root() && !tokenizer_json.empty()) {
     MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "tokenizer.json"), tokenizer_json));
   }
@@ -183,14 +210,13 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
   r.optimizer.emplace(std::move(optimizer));
   r.state = make_trainer_state(s);
 
-  const std::string metrics_path = join_path(r.run_dir, "metrics.jsonl");
   if (opt.resume) {
     MONE_ASSIGN_OR_RETURN(ResumePoint point, load_checkpoint_for_resume(r.run_dir, s.model(), r.params, *r.optimizer));
     for (const std::string& w : point.warnings) console.say("warning: %s", w.c_str());
-    if (point.state.train_spec_sha256 != r.state.train_spec_sha256) {
-      console.say("warning: the train spec differs from the one %s was trained with; the run continues "
-                  "with the new one (not an exact continuation)", point.dir.c_str());
-    }
+    const std::string state_file = join_path(point.dir, kTrainerStateFileName);
+    MONE_ASSIGN_OR_RETURN(proto::TrainSpec before, parse_train_spec(point.state.train_spec_text, state_file));
+    report_changes(before, s, point.dir, console);
+    MONE_ASSIGN_OR_RETURN(r.load, LoadStats::from_counts_json(point.state.load_window, state_file));
     const TrainerState fresh = r.state;
     r.state = point.state;
     r.state.train_spec_text = fresh.train_spec_text;  // from now on the checkpoints record this run's spec
@@ -249,7 +275,7 @@ StatusOr<StepOutcome> train_step(Run& r, double lr) {
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, r.model->forward(ids, tgt));
     o.mean += LossValues::of(out);
-    r.load.add(out.layers);
+    MONE_RETURN_IF_ERROR(r.load.add(out.layers));
     MONE_RETURN_IF_ERROR(backward_mean(out.loss, A));
   }
   o.mean = o.mean.scaled(1.0 / static_cast<double>(A));
@@ -307,6 +333,7 @@ Status checkpoint_now(Run& r, TrainSummary& summary) {
     MONE_ASSIGN_OR_RETURN(gathered, gather_optimizer(r));
   }
   if (!r.root()) return absl::OkStatus();  // rank 0 writes; the others go on to the next step
+  r.state.load_window = r.load.counts_json();
   MONE_ASSIGN_OR_RETURN(summary.last_checkpoint,
                         save_checkpoint(r.run_dir, r.params, gathered ? *gathered : *r.optimizer, r.state,
                                         r.spec.model(), static_cast<int>(r.spec.keep_checkpoints())));

@@ -37,6 +37,9 @@ struct TrainOptions {
   bool resume = false;
   // Names the spec (usually the --config file) in messages.
   std::string source = "<train spec>";
+  // The spec file's folder: relative input paths in the spec are looked for there first, then in
+  // the working directory (train/train_spec.h). "": the working directory only.
+  std::string spec_dir;
   // > 0: stop after this step (checkpointed, like a signal) although the schedule runs to
   // `steps`; resuming later continues exactly. For splitting one run over several jobs.
   int64_t stop_after_step = 0;

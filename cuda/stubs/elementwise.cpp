@@ -12,6 +12,16 @@ cudaError_t scale(const T*, int64_t, float, T*, cudaStream_t) {
   return cudaErrorNoDevice;
 }
 
+cudaError_t add_counts(int64_t*, const int64_t*, int64_t, cudaStream_t) { return cudaErrorNoDevice; }
+template <typename T>
+cudaError_t clamp(const T*, int64_t, float, float, T*, cudaStream_t) {
+  return cudaErrorNoDevice;
+}
+template <typename T>
+cudaError_t clamp_backward(const T*, const T*, int64_t, float, float, T*, cudaStream_t) {
+  return cudaErrorNoDevice;
+}
+
 MONE_CUDA_FOR_FLOAT_TYPES(MONE_CUDA_ELEMENTWISE_LAUNCHERS)
 
 }  // namespace mone::cuda

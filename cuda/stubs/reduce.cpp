@@ -8,6 +8,10 @@ cudaError_t sum_all(const T*, int64_t, double, double*, T*, cudaStream_t) {
   return cudaErrorNoDevice;
 }
 template <typename T>
+cudaError_t sum_f64(const double*, int64_t, double, double*, T*, cudaStream_t) {
+  return cudaErrorNoDevice;
+}
+template <typename T>
 cudaError_t sum_squares(const T*, int64_t, double*, double*, cudaStream_t) {
   return cudaErrorNoDevice;
 }

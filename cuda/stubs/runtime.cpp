@@ -22,6 +22,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
 }
 Stream::~Stream() = default;
 cudaStream_t current_stream() { return nullptr; }
+cudaError_t memset_zero(void*, size_t, cudaStream_t) { return cudaErrorNoDevice; }
 StreamGuard::StreamGuard(cudaStream_t) : previous_(nullptr) {}
 StreamGuard::~StreamGuard() = default;
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/cpu/math.h"
 #include "ops/cpu/matmul.h"
 
 namespace mone::ops::cpu {
@@ -63,17 +64,8 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
         for (int64_t r = 0; r < rows; ++r) {
           T* row = p + r * d.tk;
           const int64_t row_seen = std::min(d.tk, i0 + r + shift + 1);
-          T mx = -std::numeric_limits<T>::infinity();
-          for (int64_t j = 0; j < row_seen; ++j) mx = std::max(mx, row[j]);
-          double sum = 0.0;
-          for (int64_t j = 0; j < row_seen; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const T inv = static_cast<T>(1.0 / sum);
-          for (int64_t j = 0; j < row_seen; ++j) row[j] *= inv;
+          lse[(bi * d.h + hi) * d.tq + i0 + r] = static_cast<T>(softmax(row, row_seen, row));
           std::fill(row + row_seen, row + seen, T(0));
-          lse[(bi * d.h + hi) * d.tq + i0 + r] = static_cast<T>(double(mx) + std::log(sum));
         }
         // out = P V [rows, hd]
         gemm<T>(false, false, rows, d.hd, seen, T(1), p, d.tk, v + hv.kv_off, hv.ldkv, T(0),

@@ -40,24 +40,36 @@ __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
 }
 
-// Four picked rows at a time share each load of v; two accumulators per row hide the FMA latency.
+// Four picked rows at a time share each load of v. The accumulators are named variables, not an
+// array, so that they stay in registers (GCC at -O2 keeps a small array on the stack).
 __attribute__((target("avx2,fma"))) void gather_dot_avx2(const float* rows, const int32_t* ids, int64_t n,
                                                          const float* v, int64_t d, float* out) {
   const int64_t d8 = d / 8 * 8;
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const float* r[4];
-    for (int j = 0; j < 4; ++j) r[j] = rows + static_cast<int64_t>(ids[i + j]) * d;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const float* r0 = rows + static_cast<int64_t>(ids[i]) * d;
+    const float* r1 = rows + static_cast<int64_t>(ids[i + 1]) * d;
+    const float* r2 = rows + static_cast<int64_t>(ids[i + 2]) * d;
+    const float* r3 = rows + static_cast<int64_t>(ids[i + 3]) * d;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (int64_t c = 0; c < d8; c += 8) {
       const __m256 x = _mm256_loadu_ps(v + c);
-      for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j] + c), x, acc[j]);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + c), x, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + c), x, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + c), x, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + c), x, a3);
     }
-    for (int j = 0; j < 4; ++j) {
-      float s = hsum(acc[j]);
-      for (int64_t c = d8; c < d; ++c) s += r[j][c] * v[c];
-      out[i + j] = s;
+    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    for (int64_t c = d8; c < d; ++c) {
+      s0 += r0[c] * v[c];
+      s1 += r1[c] * v[c];
+      s2 += r2[c] * v[c];
+      s3 += r3[c] * v[c];
     }
+    out[i] = s0;
+    out[i + 1] = s1;
+    out[i + 2] = s2;
+    out[i + 3] = s3;
   }
   for (; i < n; ++i) {
     const float* r = rows + static_cast<int64_t>(ids[i]) * d;
@@ -69,23 +81,49 @@ __attribute__((target("avx2,fma"))) void gather_dot_avx2(const float* rows, cons
   }
 }
 
-// The output is built 64 floats at a time in eight registers, so each picked row costs one load
-// per FMA and the output is written once.
+// The output is built 64 floats at a time in eight registers (named, as above), so each picked
+// row costs one load per FMA and the output is written once.
 __attribute__((target("avx2,fma"))) void gather_axpy_avx2(const float* rows, const int32_t* ids, const float* coef,
                                                           int64_t n, int64_t d, float* out) {
-  constexpr int64_t kChunk = 64;
+  constexpr int64_t kAhead = 4;  // rows prefetched ahead
   int64_t c0 = 0;
-  for (; c0 + kChunk <= d; c0 += kChunk) {
-    __m256 acc[8];
-    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+  for (; c0 + 64 <= d; c0 += 64) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps(), a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; ++i) {
       const float* r = rows + static_cast<int64_t>(ids[i]) * d + c0;
+      if (i + kAhead < n) {  // the rows are picked, so the hardware cannot guess the next ones
+        const char* next = reinterpret_cast<const char*>(rows + static_cast<int64_t>(ids[i + kAhead]) * d + c0);
+        for (int line = 0; line < 4; ++line) _mm_prefetch(next + 64 * line, _MM_HINT_T0);
+      }
       const __m256 a = _mm256_set1_ps(coef[i]);
-      for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 8 * j), acc[j]);
+      a0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r), a0);
+      a1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 8), a1);
+      a2 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 16), a2);
+      a3 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 24), a3);
+      a4 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 32), a4);
+      a5 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 40), a5);
+      a6 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 48), a6);
+      a7 = _mm256_fmadd_ps(a, _mm256_loadu_ps(r + 56), a7);
     }
-    for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + c0 + 8 * j, acc[j]);
+    float* o = out + c0;
+    _mm256_storeu_ps(o, a0);
+    _mm256_storeu_ps(o + 8, a1);
+    _mm256_storeu_ps(o + 16, a2);
+    _mm256_storeu_ps(o + 24, a3);
+    _mm256_storeu_ps(o + 32, a4);
+    _mm256_storeu_ps(o + 40, a5);
+    _mm256_storeu_ps(o + 48, a6);
+    _mm256_storeu_ps(o + 56, a7);
   }
-  if (c0 < d) {  // the last d mod 64 columns
+  for (; c0 + 8 <= d; c0 += 8) {  // then 8 at a time
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; ++i) {
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(coef[i]), _mm256_loadu_ps(rows + static_cast<int64_t>(ids[i]) * d + c0), acc);
+    }
+    _mm256_storeu_ps(out + c0, acc);
+  }
+  if (c0 < d) {  // the last d mod 8 columns
     std::fill(out + c0, out + d, 0.0f);
     for (int64_t i = 0; i < n; ++i) {
       const float* r = rows + static_cast<int64_t>(ids[i]) * d;

@@ -58,11 +58,20 @@ inline double logsumexp(const T* x, int64_t n) {
   return m + std::log(s);
 }
 
-// p = softmax(x) over n > 0 elements (p may alias x): exp(x_j − lse).
+// p = softmax(x) over n > 0 finite elements (p may alias x); returns logsumexp(x). The max is
+// subtracted, the exponentials taken in T and summed in double.
 template <typename T>
-inline void softmax(const T* x, int64_t n, T* p) {
-  const double lse = logsumexp(x, n);
-  for (int64_t j = 0; j < n; ++j) p[j] = static_cast<T>(std::exp(static_cast<double>(x[j]) - lse));
+inline double softmax(const T* x, int64_t n, T* p) {
+  T m = x[0];
+  for (int64_t j = 1; j < n; ++j) m = std::max(m, x[j]);
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    p[j] = std::exp(x[j] - m);
+    sum += p[j];
+  }
+  const T inv = static_cast<T>(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) p[j] *= inv;
+  return static_cast<double>(m) + std::log(sum);
 }
 
 // "i comes before j" in the top-k order over the values x.

@@ -18,6 +18,9 @@ namespace mone::ops::cpu {
 
 namespace {
 
+// Work below this many elements stays on one thread.
+constexpr int64_t kParallelWork = int64_t{1} << 16;
+
 // q_{r,:} of one row of scores; returns Σ_j |s_j|.
 template <typename T>
 double balance_scores(const T* s, int64_t cols, NeuronLossForm form, double* q) {
@@ -137,13 +140,17 @@ void neuron_balance_loss(const T* g, const int32_t* idx, const int64_t* offsets,
                          int64_t k_n, NeuronLossForm form, T* loss) {
   std::vector<int64_t> counts(experts * D);
   neuron_counts(idx, offsets, experts, k_n, D, counts.data());
-  double sum = 0.0;
+  // Each expert's term on its own (in parallel), then their sum in expert order.
+  std::vector<double> terms(experts, 0.0);
+#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kParallelWork)
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t rows = offsets[e + 1] - offsets[e];
     if (rows == 0) continue;
     const std::vector<double> f = neuron_fractions(counts.data() + e * D, rows, k_n, D);
-    sum += balance_block(g + offsets[e] * D, f.data(), rows, D, form);
+    terms[e] = balance_block(g + offsets[e] * D, f.data(), rows, D, form);
   }
+  double sum = 0.0;
+  for (double t : terms) sum += t;
   const int64_t active = experts_with_rows(offsets, experts);
   *loss = static_cast<T>(active > 0 ? sum / static_cast<double>(active) : 0.0);
 }
@@ -155,6 +162,7 @@ void neuron_balance_loss_backward(const T* grad_loss, const T* g, const int32_t*
   neuron_counts(idx, offsets, experts, k_n, D, counts.data());
   const int64_t active = experts_with_rows(offsets, experts);
   const double grad = active > 0 ? static_cast<double>(*grad_loss) / static_cast<double>(active) : 0.0;
+#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kParallelWork)
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t rows = offsets[e + 1] - offsets[e];
     if (rows == 0) continue;

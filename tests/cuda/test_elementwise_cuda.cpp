@@ -78,6 +78,19 @@ TEST_CASE("cuda: the backward of add, sub and mul sums over broadcast rows as th
                       value_or_die(ops::sum_to_shape(to_gpu(t), {2}))));
 }
 
+TEST_CASE("cuda: clamp and its backward match the CPU bit for bit in f32, bf16 exactly on rounded inputs") {
+  if (skip_without_gpu()) return;
+  const Tensor x = random({37, 129}, 12, 2.0), g = random({37, 129}, 13);
+  CHECK(bitwise_equal(value_or_die(ops::clamp(to_gpu(x), -1.5, 0.5)), value_or_die(ops::clamp(x, -1.5, 0.5))));
+  CHECK(bitwise_equal(value_or_die(ops::clamp_backward(to_gpu(g), to_gpu(x), -1.5, 0.5)),
+                      value_or_die(ops::clamp_backward(g, x, -1.5, 0.5))));
+  // bf16 values and bounds that bf16 holds exactly: no rounding at all.
+  const Tensor x16 = bf16_rounded(x);
+  const Tensor got = value_or_die(ops::clamp(to_gpu(as(x16, DType::kBF16)), -1.5, 0.5));
+  CHECK(got.dtype() == DType::kBF16);
+  check_close("clamp", got, value_or_die(ops::clamp(x16, -1.5, 0.5)), 0.0);
+}
+
 TEST_CASE("cuda: elementwise ops refuse f64 with a Status") {
   if (skip_without_gpu()) return;
   const Tensor d64 = to_gpu(as(random({4}, 11), DType::kF64));

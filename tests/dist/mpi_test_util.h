@@ -18,7 +18,7 @@ inline bool mpi_available() {
     MESSAGE("built without MPI: skipped");
     return false;
   }
-  REQUIRE_MESSAGE(mone_testing::run_command("command -v mpirun").exit_code == 0,
+  REQUIRE_MESSAGE(mone_testing::run_shell("command -v mpirun").exit_code == 0,
                   "mone was built with MPI but mpirun is not on PATH (apt-get install openmpi-bin)");
   return true;
 }
@@ -33,7 +33,7 @@ inline std::string mpirun(int ranks) {
 
 // `mpirun -np R mone ARGS`.
 inline mone_testing::CommandResult mpirun_mone(int ranks, const std::string& args) {
-  return mone_testing::run_command(mpirun(ranks) + mone_testing::mone_binary() + " " + args);
+  return mone_testing::run_shell(mpirun(ranks) + mone_testing::mone_binary() + " " + args);
 }
 
 }  // namespace mone::dist::testing

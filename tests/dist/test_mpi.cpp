@@ -12,7 +12,7 @@ using namespace testing;
 TEST_SUITE("e2e") {
   TEST_CASE("MPI: all-reduce, broadcast, barrier, all-to-all, bucketed average and owner broadcasts on 3 ranks") {
     if (!mpi_available()) return;
-    const auto r = mone_testing::run_command(mpirun(3) + MONE_BINARY_DIR "/bin/mone_collectives_check");
+    const auto r = mone_testing::run_shell(mpirun(3) + MONE_BINARY_DIR "/bin/mone_collectives_check");
     INFO(r.output);
     CHECK(r.exit_code == 0);
     for (int rank = 0; rank < 3; ++rank) {

@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "ops/op_types.h"
+#include "ops/router.h"
 
 namespace mone::moe_test {
 
@@ -28,6 +29,21 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b) {
     m = std::max(m, std::abs(x - y) / (1.0 + std::abs(y)));
   }
   return m;
+}
+
+// expert_ids [N, K] i32: K distinct experts in [0, E) per token, drawn at random, like a router's top-K.
+inline Tensor random_ids(Generator& gen, int64_t n, int64_t k, int64_t e) {
+  std::vector<int32_t> v;
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<int32_t> pool(e);
+    std::iota(pool.begin(), pool.end(), 0);
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t pick = s + static_cast<int64_t>(gen.uniform() * (e - s));
+      std::swap(pool[s], pool[pick]);
+      v.push_back(pool[s]);
+    }
+  }
+  return value_or_die(Tensor::from_vector(v, {n, k}));
 }
 
 inline bool mentions(const Status& s, const std::string& what) {
@@ -50,6 +66,18 @@ inline double topk_margin(const Tensor& scores, int64_t k, bool by_abs) {
     m = std::min(m, v[k - 1] - v[k]);
   }
   return m;
+}
+
+// Router inputs x [n, d], w_router [e, d] whose top-k selection is more than `margin` from a tie
+// in every row: in p, or in the logits with on_logits (a relative margin in p, for bf16).
+inline std::pair<Tensor, Tensor> draw_router(uint64_t seed, int64_t n, int64_t d, int64_t e, int64_t k, DType dtype,
+                                             double margin = 1e-4, bool on_logits = false) {
+  for (uint64_t attempt = 0;; ++attempt) {
+    Generator gen(seed * 1000 + attempt);
+    Tensor x = randn({n, d}, dtype, gen), w = randn({e, d}, dtype, gen);
+    const auto f = value_or_die(ops::router_forward(x, w, k, false));
+    if (topk_margin(on_logits ? f.logits : f.probs, k, false) > margin) return {x, w};
+  }
 }
 
 // min_i |t_i|: how far the values are from the kink of |·| at 0.

@@ -15,21 +15,6 @@ namespace {
 
 Tensor ids_of(std::vector<int32_t> v, int64_t n, int64_t k) { return value_or_die(Tensor::from_vector(v, {n, k})); }
 
-Tensor random_ids(Generator& gen, int64_t n, int64_t k, int64_t e) {
-  // K distinct experts per token, like a router's top-K.
-  std::vector<int32_t> v;
-  for (int64_t t = 0; t < n; ++t) {
-    std::vector<int32_t> pool(e);
-    std::iota(pool.begin(), pool.end(), 0);
-    for (int64_t s = 0; s < k; ++s) {
-      const int64_t pick = s + static_cast<int64_t>(gen.uniform() * (e - s));
-      std::swap(pool[s], pool[pick]);
-      v.push_back(pool[s]);
-    }
-  }
-  return ids_of(v, n, k);
-}
-
 }  // namespace
 
 TEST_SUITE("unit") {

@@ -13,20 +13,6 @@
 using namespace mone;
 using namespace mone::moe_test;
 
-namespace {
-
-// Router inputs whose top-k selection is at least 1e-4 (in p) from a tie in every row.
-std::pair<Tensor, Tensor> draw_router(uint64_t seed, int64_t n, int64_t d, int64_t e, int64_t k, DType dtype) {
-  for (uint64_t attempt = 0;; ++attempt) {
-    Generator gen(seed * 1000 + attempt);
-    Tensor x = randn({n, d}, dtype, gen), w = randn({e, d}, dtype, gen);
-    const auto f = value_or_die(ops::router_forward(x, w, k, false));
-    if (topk_margin(f.probs, k, false) > 1e-4) return {x, w};
-  }
-}
-
-}  // namespace
-
 TEST_SUITE("unit") {
 
 TEST_CASE("router: logits, softmax, top-K and weights match the definition written as loops") {

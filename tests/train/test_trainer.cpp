@@ -38,9 +38,10 @@ TEST_SUITE("unit") {
     for (const char* name : {"tiny_mone", "tiny_moe", "tiny_dense"}) {
       const std::string path = std::string(MONE_SOURCE_DIR) + "/configs/train/" + name + ".textproto";
       proto::TrainSpec spec = load(path);
-      CHECK(spec.model_spec() == std::string("configs/models/") + name + ".textproto");
-      spec.set_model_spec(std::string(MONE_SOURCE_DIR) + "/" + spec.model_spec());  // relative to the repository
-      const Status s = resolve_train_spec(spec, path);
+      CHECK(spec.model_spec() == std::string("../models/") + name + ".textproto");  // beside the spec
+      spec.set_train_data(std::string(MONE_SOURCE_DIR) + "/tests/data");  // data/fortunes is made by scripts/demo.sh
+      spec.set_val_data(spec.train_data());
+      const Status s = resolve_train_spec(spec, path, std::string(MONE_SOURCE_DIR) + "/configs/train");
       CHECK_MESSAGE(s.ok(), s.message());
       CHECK(spec.batch_size() == 16);
       CHECK(spec.seq_len() == 64);
