@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   mone::cli::add_analyze_command(app);
   mone::cli::add_sparsify_command(app);
   mone::cli::add_report_command(app);
+  mone::cli::add_claims_command(app);
 
   return mone::cli::run_command_line(app, argc, argv);
 }

@@ -35,7 +35,7 @@ TEST_CASE("an unknown command says so and suggests the closest one") {
   CHECK(has(far, "mone: unknown command 'frobnicate'"));
   CHECK_FALSE(has(far, "did you mean"));
   expect_usage_error("", "mone: a command is required: inspect, tokenizer, data, train, eval, generate, runs, import, export, bench, "
-                     "gradstudy, analyze, sparsify, report");
+                     "gradstudy, analyze, sparsify, report, claims");
   expect_usage_error("tokenizer", "mone tokenizer: a command is required: train");
 }
 
