@@ -40,7 +40,7 @@ void add_claims_command(CLI::App& app) {
       "MoNE settings with mone's K and K_N compare selectors; moe and sweep_* form the K vs K_N\n"
       "sweep. A difference counts only beyond the larger seed spread (max - min over seeds) of\n"
       "the two settings; below it, it is noise. Writes STUDY_DIR/summary.md, summary.json and\n"
-      "sweep.svg. docs/REPRODUCTION.md. Example:\n"
+      "sweep.svg. docs/REPRODUCTION.md. Example, after `bash scripts/reproduce.sh --quick`:\n"
       "  mone claims runs/reproduce-quick");
   cmd->add_option("study_dir", f->dir, "The study directory (scripts/reproduce.sh --out)")->required();
   cmd->add_flag("--json", f->json, "Print summary.json instead of the markdown");

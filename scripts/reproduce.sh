@@ -7,14 +7,14 @@
 # noise rule) and `mone report` draws every run on one HTML page.
 #
 #   bash scripts/reproduce.sh                        # the default size, on the CPU (see REPRODUCTION.md for the time)
-#   bash scripts/reproduce.sh --quick                # the machinery only: a tiny model, about a minute
+#   bash scripts/reproduce.sh --quick                # the machinery only: a tiny model, under a minute
 #   bash scripts/reproduce.sh --size large --device cuda --seeds 1,2,3
 #   bash scripts/reproduce.sh --text my_corpus.txt --doc-separator '' --out runs/mine
 #
 # Options:
 #   --size quick|small|large  the train spec configs/reproduce/SIZE.textproto (default small; --quick = --size quick)
 #   --device cpu|cuda         where training runs (default cpu); CUDA selects neurons by |G| only, so
-#                             the other selectors' settings are skipped there (the summary says so)
+#                             the other selectors' settings are skipped there (the script says so)
 #   --text PATH ...           the corpus: files or directories (default /usr/share/games/fortunes)
 #   --doc-separator SEP       a line that separates documents in a file (default %, fortunes' separator;
 #                             '' for one document per file)
@@ -25,7 +25,7 @@
 #                             small 24, large 0 = every full batch); the same batches for every run
 #   --out DIR                 where everything goes (default runs/reproduce-SIZE in the working directory)
 #   --threads N               threads per command (default 0: every core; quick: 1)
-# MONE_BUILD_DIR picks the build (default build). A run whose eval.json exists is not trained
+# MONE_BUILD_DIR picks the build (default build; else the mone on the PATH). A run whose eval.json exists is not trained
 # again, so an interrupted study continues where it stopped when started again.
 set -euo pipefail
 caller=$PWD
@@ -65,7 +65,9 @@ case "$size" in
 esac
 mone=${MONE_BUILD_DIR:-build}/bin/mone
 case "$mone" in /*) ;; *) mone=$repo/$mone ;; esac
-[ -x "$mone" ] || { echo "reproduce.sh: no $mone; build first (bash scripts/setup.sh)" >&2; exit 2; }
+if [ ! -x "$mone" ]; then
+  mone=$(command -v mone) || { echo "reproduce.sh: no $repo/${MONE_BUILD_DIR:-build}/bin/mone and no mone on the PATH; build first (bash scripts/setup.sh)" >&2; exit 2; }
+fi
 mkdir -p "$out"
 
 # The model the spec names, for its vocabulary and expert width D.

@@ -123,15 +123,6 @@ TEST_CASE("scripts/reproduce.sh --quick trains every setting with two seeds and 
   REQUIRE_MESSAGE(again.exit_code == 0, again.output);
   CHECK(again.output.find("mone seed 2: done before") != std::string::npos);
   CHECK(nlohmann::json::parse(read_text(study + "/summary.json"))["claims"] == summary["claims"]);
-
-  // `mone claims --help`'s example runs as written where the script was started.
-  const CommandResult help = run_mone("claims --help");
-  REQUIRE(help.exit_code == 0);
-  const std::string example = "  mone claims runs/reproduce-quick\n";
-  REQUIRE(help.output.find(example) != std::string::npos);
-  const CommandResult claims = mone_testing::run_mone_in(dir.path(), "claims runs/reproduce-quick");
-  REQUIRE_MESSAGE(claims.exit_code == 0, claims.output);
-  CHECK(claims.output == read_text(study + "/summary.md"));
 }
 
 TEST_CASE("mone claims: a directory without runs is an error naming it") {
