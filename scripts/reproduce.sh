@@ -124,8 +124,9 @@ for line in "${settings[@]}"; do
     rm -rf "$run" && mkdir -p "$(dirname "$run")"
     "$mone" train --config "$spec" --data "$data/shards" --val-data "$data/shards" --tokenizer "$data/tokenizer.json" \
       --run-dir "$run" --seed "$seed" --device "$device" --threads "$threads" ${steps:+--steps "$steps"} \
-      "${set_flags[@]}" > "$run.train.log"
+      "${set_flags[@]}" > "$run.train.log" 2>&1 || { tail -20 "$run.train.log" >&2; exit 1; }
     mv "$run.train.log" "$run/train.log"
+    tail -1 "$run/train.log"
     evalflags=(--checkpoint "$run" --data "$data/shards" --batches "$eval_batches" --threads "$threads")
     "$mone" analyze "${evalflags[@]}" --out "$run/analysis" > "$run/analysis.txt"
     if [[ "$changes" == *ffn_type=MOE* ]]; then
