@@ -36,6 +36,13 @@ void add_runs_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 // mone export --checkpoint DIR --to DIR: a mone model as a Hugging Face transformers model.
 void add_export_command(CLI::App& app);
+// The research tools (docs/RESEARCH.md): mone gradstudy, analyze, sparsify, report.
+void add_gradstudy_command(CLI::App& app);
+void add_analyze_command(CLI::App& app);
+void add_sparsify_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+// mone claims STUDY_DIR: the paper's claims judged on scripts/reproduce.sh's runs (docs/REPRODUCTION.md).
+void add_claims_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1

@@ -1,4 +1,5 @@
 // mone eval --checkpoint DIR --data DIR|FILES [--batch-size B --seq-len T --batches N]
+//           [--dtype f32|f64] [--threads N] [--device cpu|cuda] [--precision f32|bf16]
 //           [--grads-out FILE] [--json]
 //
 // Loads the model of a checkpoint (its config.json and model.safetensors), reads the data in
@@ -7,57 +8,35 @@
 // respect to every parameter, under the parameters' own names, for other frameworks to compare.
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "cli/eval_flags.h"
 #include "core/file_io.h"
-#include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpoint/safetensors.h"
-#include "train/checkpointing.h"
-#include "train/data/eval_reader.h"
 #include "train/evaluate.h"
 #include "train/machine.h"
 #include "train/optimizer.h"
-#include "train/train_spec.h"
 
 namespace mone::cli {
 namespace {
 
-struct EvalFlags {
-  std::string checkpoint;
-  std::vector<std::string> data;
-  int64_t batch_size = 0;  // 0: as trained, else 8
-  int64_t seq_len = 0;     // 0: as trained, else max_position_embeddings
-  int64_t batches = 0;  // 0: every full batch of the data
+struct EvalCommandFlags {
+  EvalFlags eval;
   std::string grads_out;
-  int64_t threads = 0;  // 0: every core
   std::string device = "cpu", precision = "f32";
   bool json = false;
 };
-
-// What the checkpoint records of its training (a bare model directory records nothing).
-struct Trained {
-  proto::TrainSpec spec;  // its batch size and sequence length are eval's defaults
-  int64_t step = 0;
-};
-std::optional<Trained> trained_state(const std::string& dir) {
-  StatusOr<train::TrainerState> state = train::read_trainer_state(dir);
-  if (!state.ok()) return std::nullopt;
-  StatusOr<proto::TrainSpec> spec = train::parse_train_spec(state->train_spec_text, dir);
-  if (!spec.ok()) return std::nullopt;
-  return Trained{*spec, state->step};
-}
 
 std::string full_precision(double x) { return absl::StrFormat("%.17g", x); }
 
 // Metadata: enough to recompute the file (checkpoint, step, data, B, T, batches) and the loss
 // at full precision.
 Status write_grads(const std::string& path, const models::ParameterList& params, const train::EvalResult& r,
-                   const std::string& checkpoint, const std::optional<Trained>& trained,
-                   const std::vector<std::string>& data, int64_t B, int64_t T) {
+                   const research::EvalInput& input) {
   std::vector<Tensor> grads;
   for (const auto& p : params) {
     if (p.param.has_grad()) {
@@ -69,68 +48,52 @@ Status write_grads(const std::string& path, const models::ParameterList& params,
   }
   return train::write_safetensors(path, models::checkpoint_tensors(params, grads),
                                   {{"what", "gradient of the mean total training loss"},
-                                   {"checkpoint", checkpoint},
-                                   {"step", trained ? std::to_string(trained->step) : "unknown"},
-                                   {"data", absl::StrJoin(data, ",")},
+                                   {"checkpoint", input.dir()},
+                                   {"step", input.trained_step() ? std::to_string(*input.trained_step()) : "unknown"},
+                                   {"data", absl::StrJoin(input.data_paths(), ",")},
+                                   {"dtype", dtype_name(input.dtype())},
                                    {"batches", std::to_string(r.batches)},
-                                   {"batch_size", std::to_string(B)},
-                                   {"seq_len", std::to_string(T)},
+                                   {"batch_size", std::to_string(input.batch_size())},
+                                   {"seq_len", std::to_string(input.seq_len())},
                                    {"loss", full_precision(r.mean.loss)},
                                    {"ce", full_precision(r.mean.ce)}});
 }
 
-Status run_eval(const EvalFlags& f) {
-  train::set_num_threads(f.threads);
+Status run_eval(EvalCommandFlags& f) {
   const bool grads = !f.grads_out.empty();
   if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
   MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
   MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
-  std::string dir;
-  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, train::load_model_from_checkpoint(f.checkpoint, &dir));
-  MONE_RETURN_IF_ERROR(model->to(device));
-  MONE_RETURN_IF_ERROR(model->set_compute_dtype(train::compute_dtype(precision)));
-  const proto::ModelSpec& spec = model->spec();
-  const std::optional<Trained> trained = trained_state(dir);
-  const int64_t B = f.batch_size > 0 ? f.batch_size : trained ? trained->spec.batch_size() : 8;
-  const int64_t T = f.seq_len > 0 ? f.seq_len : trained ? trained->spec.seq_len() : spec.max_position_embeddings();
-  if (T > spec.max_position_embeddings()) {
-    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", T, " exceeds the model's max_position_embeddings (",
-                                                   spec.max_position_embeddings(), ")"));
+  if (device.is_cuda() && f.eval.dtype != "f32") {
+    return absl::InvalidArgumentError(absl::StrCat("--dtype ", f.eval.dtype, " with --device cuda: the CUDA kernels ",
+                                                   "compute in f32 and bf16; use --dtype f32 (or --device cpu)"));
   }
-  std::vector<std::string> paths;
-  for (const std::string& d : f.data) {
-    MONE_ASSIGN_OR_RETURN(std::vector<std::string> found, train::find_split_shards(d, "val"));
-    paths.insert(paths.end(), found.begin(), found.end());
-  }
-  // A batch size given by hand is taken as is; the trained one shrinks to fit small data.
-  std::string note;
-  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, f.batch_size > 0 ? train::EvalReader::open(paths, B, T)
-                                                                    : train::open_eval_reader(paths, B, T, &note));
-  if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());
-  MONE_RETURN_IF_ERROR(reader.check_max_token(spec.vocab_size()));
-  if (f.batches > reader.num_batches()) {
-    return absl::OutOfRangeError(absl::StrCat("--batches ", f.batches, ": the data holds ", reader.num_batches(),
-                                              " full batches of ", reader.batch_size(), " x ", T,
-                                              " tokens; give at most that many (0: all of them)"));
-  }
+  MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
+  MONE_RETURN_IF_ERROR(input.model().to(device));
+  MONE_RETURN_IF_ERROR(input.model().set_compute_dtype(train::compute_dtype(precision)));
+  const std::string& dir = input.dir();
+  const proto::ModelSpec& spec = input.spec();
+  const int64_t B = input.batch_size(), T = input.seq_len();
 
-  models::ParameterList params = model->parameters();
+  models::ParameterList params = input.model().parameters();
   train::zero_grads(params);
-  MONE_ASSIGN_OR_RETURN(train::EvalResult r, train::evaluate(*model, reader, f.batches, grads));
-  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, dir, trained, paths, reader.batch_size(), T));
+  MONE_ASSIGN_OR_RETURN(train::EvalResult r, train::evaluate(input.model(), input.reader(), input.batches(), grads));
+  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, input));
 
   if (f.json) {
     nlohmann::ordered_json out = train::eval_result_json(r, "");
     out["checkpoint"] = dir;
-    out["batch_size"] = reader.batch_size();
+    out["batch_size"] = B;
     out["seq_len"] = T;
+    out["dtype"] = dtype_name(input.dtype());
     if (grads) out["grads_out"] = f.grads_out;
     std::printf("%s\n", out.dump(2).c_str());
     return absl::OkStatus();
   }
-  std::printf("%s (%s): %lld batches of %lld x %lld = %lld tokens\n", dir.c_str(),
-              spec.name().empty() ? "model" : spec.name().c_str(), static_cast<long long>(r.batches),
-              static_cast<long long>(reader.batch_size()), static_cast<long long>(T), static_cast<long long>(r.tokens));
+  std::printf("%s (%s, %s): %lld batches of %lld x %lld = %lld tokens\n", dir.c_str(),
+              spec.name().empty() ? "model" : spec.name().c_str(), dtype_name(input.dtype()),
+              static_cast<long long>(r.batches), static_cast<long long>(B), static_cast<long long>(T),
+              static_cast<long long>(r.tokens));
   std::printf("  ce loss       %.6f\n  perplexity    %.4f\n", r.mean.ce, r.perplexity());
   std::printf("  load_balance  %.6f\n  z_loss        %.6f\n  neuron_loss   %.6f\n", r.mean.load_balance, r.mean.z_loss,
               r.mean.neuron_loss);
@@ -142,31 +105,20 @@ Status run_eval(const EvalFlags& f) {
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
-  auto f = std::make_shared<EvalFlags>();
+  auto f = std::make_shared<EvalCommandFlags>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint: CE loss, perplexity and auxiliary losses");
   cmd->footer(
       "Reads the data in order, llm.c style: batch j is tokens [j·B·T, (j+1)·B·T] of the\n"
       "concatenated shards (inputs the first B·T as [B, T], targets shifted by one). A data\n"
       "directory contributes its *val*.bin shards (all *.bin when none is named so).\n"
-      "Auxiliary losses that a model does not have read 0. Example:\n"
-      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 4");
-  cmd->add_option("--checkpoint", f->checkpoint,
-                  "A checkpoint directory (step_XXXXXXXX) or a run directory (its newest valid checkpoint)")
-      ->required();
-  cmd->add_option("--data", f->data, "Shards: directories, files or globs")->required();
-  cmd->add_option("--batch-size,-b", f->batch_size, "B: sequences per batch (default: as trained, else 8)")
-      ->check(at_least(1));
-  cmd->add_option("--seq-len,-t", f->seq_len,
-                  "T: tokens per sequence (default: as trained, else max_position_embeddings)")
-      ->check(at_least(1));
-  cmd->add_option("--batches,-n", f->batches, "Batches to evaluate, at most the data's full batches (0: all of them)")
-      ->check(at_least(0))
-      ->capture_default_str();
+      "Auxiliary losses that a model does not have read 0. --dtype f64 evaluates the f32\n"
+      "weights in double precision (exact gradients; ties at the K_N boundary broken by real\n"
+      "differences, not by rounding). Examples:\n"
+      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 4\n"
+      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --grads-out runs/grads.safetensors");
+  add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the evaluation (default f32)");
   cmd->add_option("--grads-out", f->grads_out,
-                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (folder created)");
-  cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)")
-      ->check(at_least(0))
-      ->capture_default_str();
+                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (in the dtype; folder created)");
   cmd->add_option("--device", f->device, "cpu or cuda (the gradients of --grads-out come back to the host)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();

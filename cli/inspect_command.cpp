@@ -81,13 +81,14 @@ std::string ffn_summary(const ModelSpec& s) {
                    " experts, K = ", s.num_experts_per_tok(), ", D = ", s.moe_intermediate_size());
   if (s.ffn_type() == ModelSpec::MONE) {
     absl::StrAppend(&out, ", K_N = ", models::effective_neuron_topk(s), " (",
+                    ModelSpec::NeuronSelector_Name(s.neuron_selector()), ", ",
                     ModelSpec::NeuronTopkBackward_Name(s.neuron_topk_backward()), ", ",
                     ModelSpec::MoneStrategy_Name(s.mone_strategy()), ")");
   }
   if (s.num_shared_experts() > 0) {
-    absl::StrAppend(&out, ", ", s.num_shared_experts(), " shared expert(s) of width ",
-                    models::shared_expert_width(s),
-                    s.sparsify_shared_expert() ? " (sparsified)" : "");
+    const int64_t width = models::shared_expert_width(s), kept = models::shared_expert_neuron_topk(s);
+    absl::StrAppend(&out, ", ", s.num_shared_experts(), " shared expert(s) of width ", width,
+                    kept < width ? absl::StrCat(" (sparsified: ", kept, " kept)") : "");
   }
   return out;
 }

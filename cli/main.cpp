@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
   mone::cli::add_import_command(app);
   mone::cli::add_export_command(app);
   mone::cli::add_bench_command(app);
+  mone::cli::add_gradstudy_command(app);
+  mone::cli::add_analyze_command(app);
+  mone::cli::add_sparsify_command(app);
+  mone::cli::add_report_command(app);
+  mone::cli::add_claims_command(app);
 
   return mone::cli::run_command_line(app, argc, argv);
 }

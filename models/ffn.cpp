@@ -153,6 +153,10 @@ StatusOr<Variable> MoeFfn::forward(const Variable& x, FfnAux* aux) const {
     aux->expert_offsets = plan.offsets;
     aux->row_pairs = plan.order;
     MONE_ASSIGN_OR_RETURN(aux->neuron_counts, ops::neuron_counts(experts.idx, plan.offsets, c.width));
+    if (aux->capture) {
+      experts.y.retain_grad();
+      aux->routed = {x_perm.value(), plan.order, plan.offsets, experts.g.value(), experts.idx, experts.y};
+    }
   }
   return y;
 }

@@ -13,6 +13,20 @@
 
 namespace mone::models {
 
+// A routed layer's selections, for the research tools (research/): the tensors the forward
+// computes anyway, held (not copied) when FfnAux::capture asks for them. R = N·K rows grouped by
+// expert. Shared experts are not captured. order, offsets and g are FfnAux's row_pairs,
+// expert_offsets and gate_activations, gathered here with the rows, selections and outputs.
+struct FfnCapture {
+  Tensor x;        // [R, d] the routed rows: row r is token order[r] / K
+  Tensor order;    // [R] i64: row r holds the pair t·K + s (ops::DispatchPlan)
+  Tensor offsets;  // [E + 1] i64: expert e's rows
+  Tensor g;        // [R, D] G (ABS_GATE_THRESHOLD: after its cut)
+  Tensor idx;      // [R, K_N] i32: the selected neurons
+  Variable y;      // [R, d] the experts' outputs before the combine; keeps its gradient after backward
+  bool defined() const { return idx.defined(); }
+};
+
 // What one FFN layer reports besides its output: its auxiliary losses (undefined when absent)
 // and its load statistics, as tensors on the model's device (read them only when logging).
 struct FfnAux {
@@ -28,6 +42,8 @@ struct FfnAux {
   Variable gate_activations;
   Tensor expert_offsets;
   Tensor row_pairs;
+  bool capture = false;      // in: fill `routed` (MoE / MoNE layers)
+  FfnCapture routed;         // out, when asked
 };
 
 // SwiGLU weights: gate, up [D, d] and down [d, D] for one expert, or stacked [E, D, d] and
@@ -59,8 +75,9 @@ struct FfnConfig {
   ops::TopkBackward estimator = ops::TopkBackward::kHard;
   ops::MoneStrategy strategy = ops::MoneStrategy::kGathered;
   ops::NeuronLossForm neuron_loss_form = ops::NeuronLossForm::kNormalized;
+  ops::NeuronSelector selector = ops::NeuronSelector::kAbsGate;
   // The expert op's configuration with k_n neurons kept.
-  ops::MoneFfnConfig expert(int64_t k_n) const { return {k_n, act, strategy, estimator}; }
+  ops::MoneFfnConfig expert(int64_t k_n) const { return {k_n, act, strategy, estimator, selector}; }
 };
 
 class Ffn {

@@ -232,6 +232,23 @@ Status validate_experts(const ModelSpec& s, const std::string& src) {
                                     "moe_intermediate_size = ",
                                     D, "; set neuron_topk >= 1"));
   }
+  if (s.neuron_selector() != ModelSpec::ABS_GATE && s.ffn_type() != ModelSpec::MONE) {
+    return field_error(src, "neuron_selector", ModelSpec::NeuronSelector_Name(s.neuron_selector()),
+                       "needs ffn_type = MONE (keeping every neuron, there is nothing to select)");
+  }
+  if (s.shared_expert_neuron_topk() != 0) {
+    const int64_t n = s.shared_expert_neuron_topk(), Ds = shared_expert_width(s);
+    if (s.ffn_type() != ModelSpec::MONE || s.num_shared_experts() == 0) {
+      return field_error(src, "shared_expert_neuron_topk", n, "needs ffn_type = MONE and num_shared_experts > 0");
+    }
+    if (n < 0 || n > Ds) {
+      return field_error(src, "shared_expert_neuron_topk", n,
+                         absl::StrCat("must be in [1, D_s = ", Ds, "] (0: the sparsify_shared_expert rule)"));
+    }
+    if (s.sparsify_shared_expert()) {
+      return field_error(src, "shared_expert_neuron_topk", n, "set it or sparsify_shared_expert, not both");
+    }
+  }
   if (s.shared_expert_gate() && s.num_shared_experts() < 1) {
     return field_error(src, "shared_expert_gate", "true", "needs num_shared_experts >= 1 (it gates their output)");
   }
@@ -320,6 +337,7 @@ int64_t effective_neuron_topk(const proto::ModelSpec& spec) {
 }
 
 int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec) {
+  if (spec.shared_expert_neuron_topk() > 0) return spec.shared_expert_neuron_topk();
   return spec.sparsify_shared_expert() ? effective_neuron_topk(spec) : shared_expert_width(spec);
 }
 

@@ -51,7 +51,8 @@ int64_t shared_expert_width(const proto::ModelSpec& spec);
 // K_N actually used by routed experts: D for MOE; neuron_topk, or D/4 when 0, for MONE;
 // 0 for DENSE (no experts).
 int64_t effective_neuron_topk(const proto::ModelSpec& spec);
-// Neurons kept per token in each shared expert: K_N when sparsify_shared_expert, else D_s.
+// Neurons kept per token in each shared expert: shared_expert_neuron_topk when set, else K_N when
+// sparsify_shared_expert, else D_s.
 int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec);
 bool has_experts(const proto::ModelSpec& spec);  // ffn_type is MOE or MONE
 // Whether block `layer` (from 0) routes its tokens to experts: has_experts, (layer + 1) a multiple

@@ -92,13 +92,18 @@ double straight_through_flops_per_token(const ModelSpec& s) {
   // Only the MoE layers (decoder_sparse_step / mlp_only_layers may leave some dense).
   const double d = s.hidden_size(), L = num_moe_layers(s), kn = effective_neuron_topk(s);
   double flops = 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
-  if (s.sparsify_shared_expert()) flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
+  flops += 8.0 * d * (shared_expert_width(s) - shared_expert_neuron_topk(s)) * s.num_shared_experts() * L;
   return flops;
 }
 
 double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
   const double d = s.hidden_size(), L = s.num_hidden_layers(), T = seq_len;
-  return 6.0 * activated_matmul_params(s) + 6.0 * L * T * d + straight_through_flops_per_token(s);
+  double flops = 6.0 * activated_matmul_params(s) + 6.0 * L * T * d + straight_through_flops_per_token(s);
+  if (s.ffn_type() == ModelSpec::MONE && s.neuron_selector() == ModelSpec::ABS_GATE_TIMES_UP) {
+    // The selection's dense up projection W_up x (forward only: the selection has no gradient).
+    flops += 2.0 * d * s.moe_intermediate_size() * s.num_experts_per_tok() * num_moe_layers(s);
+  }
+  return flops;
 }
 
 double activation_elements_per_token(const ModelSpec& s) {

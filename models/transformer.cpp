@@ -13,7 +13,14 @@
 
 namespace mone::models {
 
-namespace {
+ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector s) {
+  switch (s) {
+    case proto::ModelSpec::SIGNED_GATE: return ops::NeuronSelector::kSignedGate;
+    case proto::ModelSpec::ABS_GATE_TIMES_UP: return ops::NeuronSelector::kAbsGateTimesUp;
+    case proto::ModelSpec::ABS_GATE_THRESHOLD: return ops::NeuronSelector::kAbsGateThreshold;
+    default: return ops::NeuronSelector::kAbsGate;
+  }
+}
 
 // The FFN of a routed block (moe) or of a dense one (the spec's intermediate_size).
 FfnConfig ffn_config(const proto::ModelSpec& s, bool moe) {
@@ -39,8 +46,11 @@ FfnConfig ffn_config(const proto::ModelSpec& s, bool moe) {
                                                                    : ops::MoneStrategy::kGathered;
   c.neuron_loss_form =
       s.neuron_aux_loss_form() == proto::ModelSpec::RAW ? ops::NeuronLossForm::kRaw : ops::NeuronLossForm::kNormalized;
+  c.selector = neuron_selector(s.neuron_selector());
   return c;
 }
+
+namespace {
 
 // total = ce + Σ coef·term over the defined terms.
 StatusOr<Variable> total_loss(const Variable& ce, const std::vector<std::pair<double, Variable>>& terms) {
@@ -124,8 +134,8 @@ StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpe
   return m;
 }
 
-StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targets,
-                                           std::vector<KvCache>* caches) const {
+StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targets, std::vector<KvCache>* caches,
+                                           bool capture_selections) const {
   if (ids.dim() != 2) {
     return absl::InvalidArgumentError(absl::StrCat("model forward: ids must be [B, T], got ", ids.describe()));
   }
@@ -166,6 +176,7 @@ StatusOr<ModelOutput> Transformer::forward(const Tensor& ids, const Tensor& targ
     MONE_ASSIGN_OR_RETURN(Variable n2, autograd::rmsnorm(h, post_attention_norm, eps));
     MONE_ASSIGN_OR_RETURN(n2, autograd::reshape(n2, {N, d}));
     FfnAux aux;
+    aux.capture = capture_selections;
     MONE_ASSIGN_OR_RETURN(Variable f, b.ffn->forward(n2, &aux));
     MONE_ASSIGN_OR_RETURN(f, autograd::reshape(f, {B, T, d}));
     MONE_ASSIGN_OR_RETURN(x, autograd::add(h, f));

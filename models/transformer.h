@@ -40,6 +40,13 @@ struct ModelOutput {
   std::vector<FfnAux> layers;  // per-layer statistics (losses too)
 };
 
+// The FFN configuration of a routed block (moe) or of a dense one (the spec's intermediate_size):
+// also the op settings a research tool needs to run one expert layer again (act, selector, K_N,
+// estimator, strategy).
+FfnConfig ffn_config(const proto::ModelSpec& spec, bool moe);
+// The op's selector for the spec's.
+ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector selector);
+
 class Transformer {
  public:
   // Builds the model and draws its weights; errors when the spec is invalid.
@@ -51,14 +58,16 @@ class Transformer {
   // policy of ops/common.h: a CUDA tensor is read back once for it) before they are copied to the
   // model's device: an id outside [0, V), or a target outside it that is not -1 (ignored), is an
   // error naming the tensor and the position. caches (one per layer, on the model's device, in the
-  // compute dtype) are for generation.
-  StatusOr<ModelOutput> forward(const Tensor& ids, const Tensor& targets,
-                                std::vector<KvCache>* caches = nullptr) const;
+  // compute dtype) are for generation. capture_selections: every routed layer's FfnAux::routed is
+  // filled.
+  StatusOr<ModelOutput> forward(const Tensor& ids, const Tensor& targets, std::vector<KvCache>* caches = nullptr,
+                                bool capture_selections = false) const;
 
   // Moves every parameter's value to `device` and drops the gradients; the values are copied
   // first and replaced only when every copy succeeded, so a failure leaves the model as it was.
   // checkpoint_tensors then slices the moved values (views on the device). Nothing happens when
-  // the model is there already. Refused when the compute dtype would not run there (bf16 on the CPU).
+  // the model is there already. Refused, naming the reason, when the compute dtype would not run
+  // there (bf16 on the CPU) or the spec asks for what CUDA lacks (a neuron_selector other than ABS_GATE).
   Status to(Device device);
   Device device() const;
 

@@ -47,7 +47,24 @@ Status check_k_n(const char* op, int64_t k_n, int64_t D, const char* what) {
   return absl::InvalidArgumentError(absl::StrCat(op, ": ", what, " keeps k_n = ", k_n, " neurons, expected 1 <= k_n <= D = ", D));
 }
 
+// The CUDA kernels select by |G| only (the paper's selector); the others run on the CPU.
+Status check_cuda_selector(const char* op, const MoneFfnConfig& c) {
+  if (c.selector == NeuronSelector::kAbsGate) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat(op, ": neuron selector ", neuron_selector_name(c.selector),
+                                               " is CPU only; on CUDA the neurons are selected by |G| (abs_gate)"));
+}
+
 }  // namespace
+
+const char* neuron_selector_name(NeuronSelector selector) {
+  switch (selector) {
+    case NeuronSelector::kAbsGate: return "abs_gate";
+    case NeuronSelector::kSignedGate: return "signed_gate";
+    case NeuronSelector::kAbsGateTimesUp: return "abs_gate_times_up";
+    case NeuronSelector::kAbsGateThreshold: return "abs_gate_threshold";
+  }
+  return "?";
+}
 
 StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offsets_in, const Tensor& wg_in,
                                           const Tensor& wu_in, const Tensor& wd_in, const MoneFfnConfig& c) {
@@ -71,11 +88,12 @@ StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offs
       MONE_DISPATCH_FLOAT(dt, op, {
         cpu::mone_ffn_forward<scalar_t>(x.data<scalar_t>(), data_or_null<int64_t>(offsets), wg.data<scalar_t>(),
                                         wu.data<scalar_t>(), wd.data<scalar_t>(), dims, c.act, c.strategy,
-                                        f.y.data<scalar_t>(), f.a.data<scalar_t>(), f.g.data<scalar_t>(),
+                                        c.selector, f.y.data<scalar_t>(), f.a.data<scalar_t>(), f.g.data<scalar_t>(),
                                         f.idx.data<int32_t>(), f.u.data<scalar_t>(), f.h.data<scalar_t>());
       });
       return f;
     case DeviceType::kCUDA:
+      MONE_RETURN_IF_ERROR(check_cuda_selector(op, c));
       MONE_RETURN_IF_ERROR(mone_ffn_forward_cuda(x, offsets, wg, wu, wd, dims, c, f));
       return f;
   }
@@ -118,11 +136,12 @@ StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& 
             data_or_null<scalar_t>(dy), data_or_null<scalar_t>(dg_extra), x.data<scalar_t>(),
             data_or_null<int64_t>(offsets), wg.data<scalar_t>(), wu.data<scalar_t>(), wd.data<scalar_t>(),
             a.data<scalar_t>(), g.data<scalar_t>(), idx.data<int32_t>(), u.data<scalar_t>(), h.data<scalar_t>(), dims,
-            c.estimator, c.strategy, c.act, r.grad_x.data<scalar_t>(), r.grad_w_gate.data<scalar_t>(),
+            c.estimator, c.strategy, c.act, c.selector, r.grad_x.data<scalar_t>(), r.grad_w_gate.data<scalar_t>(),
             r.grad_w_up.data<scalar_t>(), r.grad_w_down.data<scalar_t>());
       });
       return r;
     case DeviceType::kCUDA: {
+      MONE_RETURN_IF_ERROR(check_cuda_selector(op, c));
       const MoneFfnForward saved{Tensor(), a, g, idx, u, h};
       MONE_RETURN_IF_ERROR(mone_ffn_backward_cuda(dy, dg_extra, x, offsets, wg, wu, wd, saved, dims, c, r));
       return r;

@@ -15,6 +15,18 @@
 //   y_t = Σ_k h_k · W_down[:, I_k]  [d]   only K_N columns of W_down are needed
 // K_N = D is exactly the SwiGLU expert W_down (act(W_gate x) ⊙ W_up x).
 //
+// Selectors (config.selector; MONE.md, "Neuron selectors"); I is always K_N neurons per row:
+//   kAbsGate          I = the K_N largest |G_j| (above; the default)
+//   kSignedGate       I = the K_N largest G_j
+//   kAbsGateTimesUp   I = the K_N largest |G_j · U_j|, U = W_up x_t over all D (a dense GEMM for the
+//                     selection alone)
+//   kAbsGateThreshold per expert (segment of T_e rows), τ = the (T_e·K_N)-th largest |act(a)| over its
+//                     T_e·D entries; G = act(a) where |act(a)| >= τ, else 0 (G is returned so); then
+//                     I = the K_N largest |G|. A row with fewer than K_N entries above τ fills its
+//                     slots with G = 0 neurons (lowest index first), which add nothing and pass no
+//                     gradient: each row uses at most K_N neurons, T_e·K_N on average at most.
+//   With K_N = D every selector keeps every neuron (the threshold τ is then the smallest |G|).
+//
 // Strategies (the numbers agree up to float rounding):
 //   kMaskedDense: U = x W_upᵀ for all D (GEMM), H = G ⊙ U with unselected entries zeroed,
 //                 y = H W_downᵀ (GEMM). Touches every weight.
@@ -33,6 +45,8 @@
 //                           Its backward is dense by nature, so both strategies run the same code.
 //   then for both:          dW_up[j, :] = Σ_t du_j x_t,   dx = Σ_j du_j W_up[j, :]
 //                           da = (dG + dG_extra) ⊙ act'(a),  dW_gate = daᵀ x,  dx += da W_gate
+//   kAbsGateThreshold:      G is constant (0) where the threshold cut it: there da = 0 (τ itself,
+//                           like the selection, carries no gradient)
 // With K_N = D the two estimators coincide.
 //
 // The offsets are a tensor on the rows' device: nothing here needs them on the host, so a CUDA
@@ -51,12 +65,16 @@ struct MoneFfnConfig {
   Activation act = Activation::kSilu;
   MoneStrategy strategy = MoneStrategy::kMaskedDense;
   TopkBackward estimator = TopkBackward::kHard;    // read by the backward only
+  NeuronSelector selector = NeuronSelector::kAbsGate;  // CUDA: kAbsGate only
 };
+
+// "abs_gate", "signed_gate", "abs_gate_times_up", "abs_gate_threshold": the spec's and the CLI's names.
+const char* neuron_selector_name(NeuronSelector selector);
 
 struct MoneFfnForward {
   Tensor y;    // [R, d]
   Tensor a;    // [R, D] pre-activation W_gate x
-  Tensor g;    // [R, D] G = act(a)
+  Tensor g;    // [R, D] G = act(a) (kAbsGateThreshold: 0 below the threshold)
   Tensor idx;  // [R, K_N] i32, the selected neurons in ascending order
   Tensor u;    // [R, K_N] W_up[idx] · x
   Tensor h;    // [R, K_N] G[idx] ⊙ u

@@ -32,6 +32,16 @@ enum class MoneStrategy {
   kGathered,     // read only the K_N selected rows of W_up and columns of W_down
 };
 
+// How the MoNE expert chooses its K_N neurons per row (MONE.md, "Neuron selectors"). Every
+// selector keeps the op's shapes ([R, K_N] selections); none of them carries gradient.
+enum class NeuronSelector {
+  kAbsGate,           // the K_N largest |G_j| (the paper's; the default)
+  kSignedGate,        // the K_N largest G_j (signed: the most positive gates)
+  kAbsGateTimesUp,    // the K_N largest |G_j · u_j|, u = W_up x over all D neurons: each neuron's actual output
+  kAbsGateThreshold,  // CATS-style: G_j set to 0 where |G_j| < τ (τ: the expert's batch quantile that leaves
+                      // T_e·K_N entries of its rows at or above it), then the K_N largest |G_j|
+};
+
 // The per-token neuron score q of the neuron-granular load-balance loss.
 enum class NeuronLossForm {
   kNormalized,  // q = |G| / Σ|G| (ours, the default: not minimised by shrinking G)

@@ -172,6 +172,11 @@ StatusOr<TrainerState> read_trainer_state(const std::string& dir) {
   return s;
 }
 
+Status load_optimizer_state(const std::string& dir, const models::ParameterList& params, AdamW& optimizer) {
+  MONE_ASSIGN_OR_RETURN(TrainerState state, read_trainer_state(dir));
+  return load_optimizer(join_path(dir, kOptimizerFileName), params, optimizer, state.optimizer_step);
+}
+
 StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, const proto::ModelSpec& model_spec,
                                                  models::ParameterList& params, AdamW& optimizer) {
   ResumePoint point;
@@ -198,7 +203,8 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
 }
 
 StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const std::string& dir_in,
-                                                                          std::string* loaded_dir) {
+                                                                          std::string* loaded_dir,
+                                                                          const ModelLoadOptions& options) {
   if (!is_a(dir_in, S_IFDIR)) return absl::NotFoundError(absl::StrCat(dir_in, ": no such checkpoint directory"));
   // A checkpoint (it has a manifest: verify it), a bare model directory (config.json and
   // model.safetensors, e.g. written by another tool), or a run directory (its newest valid checkpoint).
@@ -212,10 +218,11 @@ StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const 
   MONE_ASSIGN_OR_RETURN(nlohmann::json config, read_json_file(config_path));
   std::unique_ptr<models::Transformer> model;
   if (is_transformers_config(config)) {  // Mixtral, Qwen2-MoE, OLMoE: as their architecture computes them
-    MONE_ASSIGN_OR_RETURN(model, load_hf_model(dir));
+    MONE_ASSIGN_OR_RETURN(model, load_hf_model(dir, options.dtype, nullptr, options.edit_spec));
   } else {
     MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
-    MONE_ASSIGN_OR_RETURN(model, models::Transformer::create(spec, 0));
+    if (options.edit_spec) options.edit_spec(spec);
+    MONE_ASSIGN_OR_RETURN(model, models::Transformer::create(spec, 0, options.dtype));
     MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
   }
   if (loaded_dir) *loaded_dir = dir;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,8 +77,20 @@ struct ResumePoint {
 StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, const proto::ModelSpec& model_spec,
                                                  models::ParameterList& params, AdamW& optimizer);
 
+// The AdamW moments and step of one checkpoint directory (its optimizer.safetensors, at the step
+// its trainer_state.json records) into `optimizer`, shaped like `params` (converted to their dtype).
+Status load_optimizer_state(const std::string& dir, const models::ParameterList& params, AdamW& optimizer);
+
 // trainer_state.json of one checkpoint directory; errors name the file and the key.
 StatusOr<TrainerState> read_trainer_state(const std::string& dir);
+
+// How load_model_from_checkpoint builds the model.
+struct ModelLoadOptions {
+  DType dtype = DType::kF32;  // the model's dtype; the checkpoint's weights are converted to it
+  // Applied to the checkpoint's spec before the model is built (and validated after): a variant of
+  // the same weights, e.g. another K_N, selector or top-k estimator. Parameters must not change.
+  std::function<void(proto::ModelSpec&)> edit_spec;
+};
 
 // The model a checkpoint directory describes (its config.json), built and loaded with its
 // model.safetensors. `dir` may also be a run directory (its newest valid checkpoint is used) or a
@@ -85,6 +98,7 @@ StatusOr<TrainerState> read_trainer_state(const std::string& dir);
 // load_hf_model). The one entry point of every command that takes a checkpoint. The chosen
 // directory goes to *loaded_dir when given.
 StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const std::string& dir,
-                                                                          std::string* loaded_dir = nullptr);
+                                                                          std::string* loaded_dir = nullptr,
+                                                                          const ModelLoadOptions& options = {});
 
 }  // namespace mone::train

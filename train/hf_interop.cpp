@@ -35,14 +35,15 @@ Status write_new_directory(const std::string& out, const std::function<Status(co
 
 }  // namespace
 
-StatusOr<std::unique_ptr<models::Transformer>> load_hf_model(const std::string& dir, DType dtype,
-                                                             HfArchitecture* arch) {
+StatusOr<std::unique_ptr<models::Transformer>> load_hf_model(const std::string& dir, DType dtype, HfArchitecture* arch,
+                                                             const std::function<void(proto::ModelSpec&)>& edit_spec) {
   const std::string config_path = join_path(dir, kModelConfigFileName);
   MONE_ASSIGN_OR_RETURN(nlohmann::json config, read_json_file(config_path));
   MONE_ASSIGN_OR_RETURN(HfModelConfig hf, read_hf_config(config, config_path));
   std::string name = dir;
   while (name.size() > 1 && name.back() == '/') name.pop_back();
   hf.spec.set_name(base_name(name));  // "OLMoE-1B-7B-0924" for ~/models/OLMoE-1B-7B-0924/
+  if (edit_spec) edit_spec(hf.spec);
   MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, models::Transformer::create(hf.spec, 0, dtype));
   MONE_RETURN_IF_ERROR(load_hf_weights(dir, hf.arch, model->parameters()));
   if (arch) *arch = hf.arch;

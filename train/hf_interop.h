@@ -3,6 +3,7 @@
 // (train/checkpointing.h's load_model_from_checkpoint calls load_hf_model).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,9 +16,11 @@ namespace mone::train {
 // The model of a transformers directory (config.json plus model.safetensors or shards), built as
 // its architecture computes it and loaded in `dtype`. The one entry point for tools that take a
 // transformers model; errors name the file, the architecture, the key or the tensor. The
-// architecture read goes to *arch when given.
-StatusOr<std::unique_ptr<models::Transformer>> load_hf_model(const std::string& dir, DType dtype = DType::kF32,
-                                                             HfArchitecture* arch = nullptr);
+// architecture read goes to *arch when given; edit_spec, when given, changes the spec read before
+// the model is built (a variant of the same weights: train::ModelLoadOptions::edit_spec).
+StatusOr<std::unique_ptr<models::Transformer>> load_hf_model(
+    const std::string& dir, DType dtype = DType::kF32, HfArchitecture* arch = nullptr,
+    const std::function<void(proto::ModelSpec&)>& edit_spec = nullptr);
 
 // mone import: the model of the transformers directory `from`, written as a mone model directory
 // `out` (config.json in mone's keys, model.safetensors under mone's names, f32). `out` must not

@@ -112,4 +112,12 @@ Status AdamW::load_state(const std::vector<Tensor>& m, const std::vector<Tensor>
   return absl::OkStatus();
 }
 
+OptimizerConfig optimizer_config(const proto::TrainSpec& spec) {
+  OptimizerConfig c;
+  c.adamw = {spec.lr(), spec.beta1(), spec.beta2(), spec.eps(), spec.weight_decay()};
+  c.grad_clip = spec.grad_clip();
+  c.decay_norms_and_embeddings = spec.decay_norms_and_embeddings();
+  return c;
+}
+
 }  // namespace mone::train

@@ -20,6 +20,7 @@
 #include "dist/data_parallel.h"
 #include "models/module.h"
 #include "ops/optim.h"
+#include "proto/train.pb.h"
 
 namespace mone::train {
 
@@ -44,6 +45,9 @@ struct OptimizerConfig {
   // updates only those, and then receives the others from their owners.
   dist::DataParallel* parallel = nullptr;
 };
+
+// AdamW's hyper-parameters, clipping and decay rule as a train spec sets them (no data parallelism).
+OptimizerConfig optimizer_config(const proto::TrainSpec& spec);
 
 // What one call of AdamW::step did.
 struct StepResult {

@@ -209,10 +209,7 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     MONE_ASSIGN_OR_RETURN(dist::DataParallel parallel, dist::DataParallel::create(*r.comm, values, dp));
     r.parallel.emplace(std::move(parallel));
   }
-  OptimizerConfig oc;
-  oc.adamw = {s.lr(), s.beta1(), s.beta2(), s.eps(), s.weight_decay()};
-  oc.grad_clip = s.grad_clip();
-  oc.decay_norms_and_embeddings = s.decay_norms_and_embeddings();
+  OptimizerConfig oc = optimizer_config(s);
   oc.parallel = r.parallel ? &*r.parallel : nullptr;
   MONE_ASSIGN_OR_RETURN(AdamW optimizer, AdamW::create(r.params, oc));
   r.optimizer.emplace(std::move(optimizer));

@@ -100,4 +100,18 @@ inline auto abs_order_key(T v) {
   return b;
 }
 
+// An unsigned key that orders like v itself (signed) in the top-k order: negative floats have
+// their bits inverted and non-negative ones their sign bit set, so the keys rise with v; −0 is
+// +0 (they compare equal, so the lower index must win), and every NaN maps to the largest key.
+template <typename T>
+inline auto signed_order_key(T v) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kSign = Bits{1} << (8 * sizeof(T) - 1);
+  if (std::isnan(v)) return std::numeric_limits<Bits>::max();
+  if (v == T(0)) v = T(0);
+  Bits b;
+  std::memcpy(&b, &v, sizeof(T));
+  return (b & kSign) ? static_cast<Bits>(~b) : static_cast<Bits>(b | kSign);
+}
+
 }  // namespace mone::ops::cpu

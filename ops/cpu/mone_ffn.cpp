@@ -48,17 +48,19 @@ void linear(const T* x, const T* w, int64_t rows, int64_t in, int64_t out, T* y)
   gemm<T>(false, true, rows, out, in, T(1), x, in, w, in, T(0), y, out);
 }
 
-// idx[t, :] = the K_N neurons with the largest |G| in the top-k order (math.h: NaN first, ties to
-// the lower index), in ascending neuron order.
+// idx[t, :] = the K_N neurons with the largest key(score) in the top-k order (math.h: larger key
+// first, ties to the lower index), in ascending neuron order. key is abs_order_key (|score|, whose
+// keys keep the top bit clear: kKeyBits = 31 or 63 useful bits) or signed_order_key (every bit).
 // A radix select finds the K_N-th largest key (the threshold): a histogram of the keys' top 11
-// bits locates the bucket holding it, and only that bucket is searched. Then one pass in index
-// order takes every neuron above the threshold and as many at it as are still needed, so the
-// lower indices win ties.
-template <typename T>
-void select_top_abs(const T* g, Segment s, int32_t* idx) {
+// useful bits locates the bucket holding it, and only that bucket is searched. Then one pass in
+// index order takes every neuron above the threshold and as many at it as are still needed, so
+// the lower indices win ties.
+template <typename T, bool kSigned>
+void select_top(const T* score, Segment s, int32_t* idx) {
   using Key = decltype(abs_order_key(T(0)));
-  constexpr int kShift = 8 * sizeof(Key) - 12;  // the top bit is 0: 11 useful bits, 2048 buckets
+  constexpr int kShift = 8 * sizeof(Key) - (kSigned ? 11 : 12);  // 2048 buckets over the useful bits
   constexpr int kBuckets = 2048;
+  const auto key_of = [](T v) { return kSigned ? signed_order_key(v) : abs_order_key(v); };
   const int64_t D = s.D, k_n = s.k_n;
   if (k_n == D) {  // every neuron: the dense expert
     for (int64_t t = 0; t < s.tokens; ++t) std::iota(idx + t * D, idx + (t + 1) * D, 0);
@@ -72,7 +74,7 @@ void select_top_abs(const T* g, Segment s, int32_t* idx) {
     for (int64_t t = 0; t < s.tokens; ++t) {
       std::fill(count.begin(), count.end(), 0);
       for (int64_t j = 0; j < D; ++j) {
-        key[j] = abs_order_key(g[t * D + j]);
+        key[j] = key_of(score[t * D + j]);
         ++count[key[j] >> kShift];
       }
       // The bucket b holding the K_N-th largest key, and how many keys lie in higher buckets.
@@ -93,6 +95,43 @@ void select_top_abs(const T* g, Segment s, int32_t* idx) {
         if (key[j] > threshold || (key[j] == threshold && ties-- > 0)) out[n++] = static_cast<int32_t>(j);
       }
     }
+  }
+}
+
+// kAbsGateThreshold's cut of one segment: τ = the (T·K_N)-th largest |G| of its T·D entries, and
+// G_j = 0 wherever |G_j| < τ (NaN stays: it orders above everything).
+template <typename T>
+void threshold_gate(T* g, Segment s) {
+  const int64_t n = s.tokens * s.D, kept = s.tokens * s.k_n;
+  using Key = decltype(abs_order_key(T(0)));
+  Scratch<Key> key(n);
+  for (int64_t i = 0; i < n; ++i) key[i] = abs_order_key(g[i]);
+  std::nth_element(key.data(), key.data() + (kept - 1), key.data() + n, std::greater<Key>());
+  const Key tau = key[kept - 1];
+  for (int64_t i = 0; i < n; ++i) {
+    if (abs_order_key(g[i]) < tau) g[i] = T(0);
+  }
+}
+
+// The selection step: idx from G (and, for kAbsGateTimesUp, the dense U = x W_upᵀ); the threshold
+// selector also cuts G in place. With K_N = D every selector keeps every neuron.
+template <typename T>
+void select_neurons(NeuronSelector selector, const T* x, const T* w_up, T* g, Segment s, int32_t* idx) {
+  if (s.k_n == s.D) return select_top<T, false>(g, s, idx);
+  switch (selector) {
+    case NeuronSelector::kAbsGate:
+      return select_top<T, false>(g, s, idx);
+    case NeuronSelector::kSignedGate:
+      return select_top<T, true>(g, s, idx);
+    case NeuronSelector::kAbsGateTimesUp: {
+      Scratch<T> score(s.tokens * s.D);
+      linear<T>(x, w_up, s.tokens, s.d, s.D, score.data());  // U, then G ⊙ U in place
+      for (int64_t i = 0; i < s.tokens * s.D; ++i) score[i] *= g[i];
+      return select_top<T, false>(score.data(), s, idx);
+    }
+    case NeuronSelector::kAbsGateThreshold:
+      threshold_gate(g, s);
+      return select_top<T, false>(g, s, idx);
   }
 }
 
@@ -248,13 +287,13 @@ void up_down_backward_gathered(const T* dy, const T* x, const T* w_up, const T* 
 
 template <typename T>
 void expert_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down, Segment s, Activation act,
-                    MoneStrategy strategy, T* y, T* a, T* g, int32_t* idx, T* u, T* h) {
-  // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N |G|.
+                    MoneStrategy strategy, NeuronSelector selector, T* y, T* a, T* g, int32_t* idx, T* u, T* h) {
+  // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N by the selector.
   linear<T>(x, w_gate, s.tokens, s.d, s.D, a);
   const int64_t n = s.tokens * s.D;
 #pragma omp parallel for schedule(static) if (n > kParallelWork)
   for (int64_t i = 0; i < n; ++i) g[i] = activation(act, a[i]);
-  select_top_abs(g, s, idx);
+  select_neurons(selector, x, w_up, g, s, idx);
   if (strategy == MoneStrategy::kGathered) {
     up_down_gathered(x, w_up, w_down, g, idx, s, y, u, h);
   } else {
@@ -265,8 +304,8 @@ void expert_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down,
 template <typename T>
 void expert_backward(const T* dy, const T* dg_extra, const T* x, const T* w_gate, const T* w_up, const T* w_down,
                      const T* a, const T* g, const int32_t* idx, const T* u, const T* h, Segment s,
-                     TopkBackward estimator, MoneStrategy strategy, Activation act, T* grad_x, T* grad_w_gate,
-                     T* grad_w_up, T* grad_w_down) {
+                     TopkBackward estimator, MoneStrategy strategy, Activation act, NeuronSelector selector,
+                     T* grad_x, T* grad_w_gate, T* grad_w_up, T* grad_w_down) {
   // dG starts as grad_g_extra (the neuron loss's gradient), or zero.
   Scratch<T> dG(s.tokens * s.D);
   if (dg_extra != nullptr) {
@@ -284,6 +323,11 @@ void expert_backward(const T* dy, const T* dg_extra, const T* x, const T* w_gate
   } else {
     up_down_backward_dense(dy, x, w_up, w_down, g, idx, u, h, s, straight_through, dG.data(), grad_x, grad_w_up,
                            grad_w_down);
+  }
+  if (selector == NeuronSelector::kAbsGateThreshold) {  // G cut to 0 is constant there: no gradient to a
+    for (int64_t i = 0; i < s.tokens * s.D; ++i) {
+      if (g[i] == T(0) && activation(act, a[i]) != T(0)) dG[i] = T(0);
+    }
   }
   gate_backward(dG.data(), a, x, w_gate, s, act, grad_w_gate, grad_x);
 }
@@ -325,16 +369,16 @@ void for_each_expert(const int64_t* offsets, const MoneDims& dims, const std::fu
 
 template <typename T>
 void mone_ffn_forward(const T* x, const int64_t* offsets, const T* w_gate, const T* w_up, const T* w_down,
-                      MoneDims dims, Activation act, MoneStrategy strategy, T* y, T* a, T* g, int32_t* idx, T* u,
-                      T* h) {
+                      MoneDims dims, Activation act, MoneStrategy strategy, NeuronSelector selector, T* y, T* a,
+                      T* g, int32_t* idx, T* u, T* h) {
   const int64_t d = dims.d, D = dims.D, k_n = dims.k_n;
   strategy = effective_strategy(strategy, dims);
   for_each_expert(offsets, dims, [&](int64_t e) {
     const auto [r0, r1] = rows_of(offsets, e, dims.rows);
     if (r1 == r0) return;
     const Segment s{r1 - r0, d, D, k_n};
-    expert_forward(x + r0 * d, w_gate + e * D * d, w_up + e * D * d, w_down + e * d * D, s, act, strategy, y + r0 * d,
-                   a + r0 * D, g + r0 * D, idx + r0 * k_n, u + r0 * k_n, h + r0 * k_n);
+    expert_forward(x + r0 * d, w_gate + e * D * d, w_up + e * D * d, w_down + e * d * D, s, act, strategy, selector,
+                   y + r0 * d, a + r0 * D, g + r0 * D, idx + r0 * k_n, u + r0 * k_n, h + r0 * k_n);
   });
 }
 
@@ -342,7 +386,7 @@ template <typename T>
 void mone_ffn_backward(const T* grad_y, const T* grad_g_extra, const T* x, const int64_t* offsets, const T* w_gate,
                        const T* w_up, const T* w_down, const T* a, const T* g, const int32_t* idx, const T* u,
                        const T* h, MoneDims dims, TopkBackward estimator, MoneStrategy strategy, Activation act,
-                       T* grad_x, T* grad_w_gate, T* grad_w_up, T* grad_w_down) {
+                       NeuronSelector selector, T* grad_x, T* grad_w_gate, T* grad_w_up, T* grad_w_down) {
   const int64_t d = dims.d, D = dims.D, k_n = dims.k_n;
   strategy = effective_strategy(strategy, dims);
   for_each_expert(offsets, dims, [&](int64_t e) {
@@ -360,16 +404,16 @@ void mone_ffn_backward(const T* grad_y, const T* grad_g_extra, const T* x, const
     expert_backward(grad_y == nullptr ? nullptr : grad_y + r0 * d,
                     grad_g_extra == nullptr ? nullptr : grad_g_extra + r0 * D, x + r0 * d, w_gate + e * D * d,
                     w_up + e * D * d, w_down + e * d * D, a + r0 * D, g + r0 * D, idx + r0 * k_n, u + r0 * k_n,
-                    h + r0 * k_n, s, estimator, strategy, act, grad_x + r0 * d, gwg, gwu, gwd);
+                    h + r0 * k_n, s, estimator, strategy, act, selector, grad_x + r0 * d, gwg, gwu, gwd);
   });
 }
 
 #define MONE_INSTANTIATE(T)                                                                                       \
   template void mone_ffn_forward<T>(const T*, const int64_t*, const T*, const T*, const T*, MoneDims, Activation,  \
-                                    MoneStrategy, T*, T*, T*, int32_t*, T*, T*);                                  \
+                                    MoneStrategy, NeuronSelector, T*, T*, T*, int32_t*, T*, T*);                  \
   template void mone_ffn_backward<T>(const T*, const T*, const T*, const int64_t*, const T*, const T*, const T*,  \
                                      const T*, const T*, const int32_t*, const T*, const T*, MoneDims,            \
-                                     TopkBackward, MoneStrategy, Activation, T*, T*, T*, T*);
+                                     TopkBackward, MoneStrategy, Activation, NeuronSelector, T*, T*, T*, T*);
 MONE_INSTANTIATE(float)
 MONE_INSTANTIATE(double)
 #undef MONE_INSTANTIATE

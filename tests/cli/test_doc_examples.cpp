@@ -3,7 +3,7 @@
 // `mone <command> --help`.
 //
 // Each chain of examples runs in order in a fresh folder that holds what the text assumes: `mone`
-// on the PATH, configs/ (the repository's), and my_texts/ and corpus/ (the user's text; here
+// on the PATH, configs/ and scripts/ (the repository's), and my_texts/ and corpus/ (the user's text; here
 // /usr/share/common-licenses). Lines run with bash, so quoting, $'...' and # comments work as they
 // do for a reader. Usage synopses with placeholders (SPEC, RUN_DIR) belong in ```text blocks.
 #include <doctest/doctest.h>
@@ -29,8 +29,9 @@ std::string read_source(const std::string& relative) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// The `mone ...` commands of the ```bash blocks, continuation lines joined.
-std::vector<std::string> markdown_examples(const std::string& text) {
+// The `mone ...` commands of the ```bash blocks, continuation lines joined, and the lines that
+// start with one of `also` (e.g. "bash scripts/reproduce.sh --quick").
+std::vector<std::string> markdown_examples(const std::string& text, const std::vector<std::string>& also = {}) {
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line, command;
@@ -47,7 +48,9 @@ std::vector<std::string> markdown_examples(const std::string& text) {
       command += "\n";
       continue;
     }
-    if (command.rfind("mone ", 0) == 0 || command.rfind("mpirun ", 0) == 0) out.push_back(command);
+    bool take = command.rfind("mone ", 0) == 0 || command.rfind("mpirun ", 0) == 0;
+    for (const std::string& prefix : also) take = take || command.rfind(prefix, 0) == 0;
+    if (take) out.push_back(command);
     command.clear();
   }
   return out;
@@ -71,7 +74,9 @@ class Sandbox {
   Sandbox() {
     fs::create_directories(dir_.file("bin"));
     fs::create_symlink(mone_testing::mone_binary(), dir_.file("bin/mone"));
-    fs::create_directory_symlink(std::string(MONE_SOURCE_DIR) + "/configs", dir_.file("configs"));
+    for (const char* d : {"configs", "scripts"}) {
+      fs::create_directory_symlink(std::string(MONE_SOURCE_DIR) + "/" + d, dir_.file(d));
+    }
     for (const char* texts : {"my_texts", "corpus"}) {
       fs::copy("/usr/share/common-licenses", dir_.file(texts), fs::copy_options::recursive);
     }
@@ -85,6 +90,7 @@ class Sandbox {
     INFO(where, ": ", command);
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   }
+  std::string file(const std::string& relative) const { return dir_.file(relative); }
 
  private:
   mone_testing::TempDir dir_;
@@ -111,17 +117,35 @@ TEST_CASE("docs/: TRAINING.md's, then GENERATE.md's and SPECS.md's commands run 
   run_all(box, "docs/SPECS.md", markdown_examples(read_source("docs/SPECS.md")), 1);
 }
 
+TEST_CASE("docs/RESEARCH.md's commands run as written and make what the text says they make") {
+  Sandbox box;
+  run_all(box, "docs/RESEARCH.md", markdown_examples(read_source("docs/RESEARCH.md")), 12);
+  for (const char* f : {"runs/tiny_mone/analysis/analysis.json", "runs/tiny_mone/gradstudy/gradstudy.json",
+                        "runs/tiny_moe/sparsify/sparsify_loss.svg", "runs/report.html", "runs/grads_f64.safetensors"}) {
+    CHECK_MESSAGE(fs::exists(box.file(f)), f);
+  }
+}
+
+TEST_CASE("docs/REPRODUCTION.md's quick study and its commands run as written") {
+  Sandbox box;
+  run_all(box, "docs/REPRODUCTION.md",
+          markdown_examples(read_source("docs/REPRODUCTION.md"), {"bash scripts/reproduce.sh --quick"}), 3);
+  CHECK(fs::exists(box.file("runs/reproduce-quick/summary.md")));
+}
+
 TEST_CASE("every --help example runs as written, in workflow order") {
   Sandbox box;
   size_t total = 0;
-  for (const char* command : {"tokenizer train", "data prepare", "train", "eval", "generate", "runs", "export", "import", "bench train",
-                              "inspect"}) {
+  for (const char* command : {"tokenizer train", "data prepare", "train", "eval", "generate", "runs", "export", "import",
+                              "gradstudy", "analyze", "sparsify", "report", "claims", "bench train", "inspect"}) {
+    // mone claims reads a study; its help says to make one first.
+    if (std::string(command) == "claims") box.run("mone claims --help", "bash scripts/reproduce.sh --quick");
     const std::vector<std::string> examples = help_examples(command);
     CHECK_MESSAGE(!examples.empty(), "mone ", command, " --help has no example");
     run_all(box, std::string("mone ") + command + " --help", examples, 1);
     total += examples.size();
   }
-  CHECK(total >= 10);
+  CHECK(total >= 18);
 }
 
 }  // TEST_SUITE

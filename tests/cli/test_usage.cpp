@@ -34,7 +34,8 @@ TEST_CASE("an unknown command says so and suggests the closest one") {
   CHECK(far.exit_code == 2);
   CHECK(has(far, "mone: unknown command 'frobnicate'"));
   CHECK_FALSE(has(far, "did you mean"));
-  expect_usage_error("", "mone: a command is required: inspect, tokenizer, data, train, eval, generate, runs, import, export, bench");
+  expect_usage_error("", "mone: a command is required: inspect, tokenizer, data, train, eval, generate, runs, import, export, bench, "
+                     "gradstudy, analyze, sparsify, report, claims");
   expect_usage_error("tokenizer", "mone tokenizer: a command is required: train");
 }
 

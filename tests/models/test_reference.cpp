@@ -4,6 +4,7 @@
 // reference value.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cmath>
 
 #include "autograd/tape.h"
@@ -15,7 +16,7 @@ using namespace mone::models;
 
 namespace {
 
-proto::ModelSpec reference_spec(bool mone_layer) {
+proto::ModelSpec reference_spec(bool mone_layer, proto::ModelSpec::NeuronSelector selector = proto::ModelSpec::ABS_GATE) {
   // Mirrors spec_for() in tests/reference/make_reference.py.
   proto::ModelSpec s = value_or_die(parse_model_spec(R"pb(
     name: "reference" vocab_size: 61 hidden_size: 16 num_hidden_layers: 2 num_attention_heads: 4
@@ -26,6 +27,7 @@ proto::ModelSpec reference_spec(bool mone_layer) {
   )pb", "<reference>"));
   s.set_ffn_type(mone_layer ? proto::ModelSpec::MONE : proto::ModelSpec::MOE);
   if (mone_layer) s.set_neuron_topk(3);
+  s.set_neuron_selector(selector);
   return s;
 }
 
@@ -42,9 +44,10 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
-void check_against_reference(const char* file, bool mone_layer, DType dtype, ops::MoneStrategy strategy, double rtol) {
+void check_against_reference(const std::string& file, bool mone_layer, DType dtype, ops::MoneStrategy strategy,
+                             double rtol, proto::ModelSpec::NeuronSelector selector = proto::ModelSpec::ABS_GATE) {
   auto ref = value_or_die(train::read_safetensors(std::string(MONE_SOURCE_DIR) + "/tests/data/" + file));
-  proto::ModelSpec spec = reference_spec(mone_layer);
+  proto::ModelSpec spec = reference_spec(mone_layer, selector);
   spec.set_mone_strategy(strategy == ops::MoneStrategy::kGathered ? proto::ModelSpec::GATHERED
                                                                     : proto::ModelSpec::MASKED_DENSE);
   auto model = value_or_die(Transformer::create(spec, 0, dtype));
@@ -99,6 +102,20 @@ TEST_CASE("tiny MoNE matches the PyTorch reference with both strategies (f64 and
   for (auto strategy : {ops::MoneStrategy::kGathered, ops::MoneStrategy::kMaskedDense}) {
     check_against_reference("tiny_mone_ref.safetensors", true, DType::kF64, strategy, 1e-5);
     check_against_reference("tiny_mone_ref.safetensors", true, DType::kF32, strategy, 2e-4);
+  }
+}
+
+TEST_CASE("tiny MoNE with every other neuron selector matches the PyTorch reference (f64 and f32)") {
+  for (auto selector : {proto::ModelSpec::SIGNED_GATE, proto::ModelSpec::ABS_GATE_TIMES_UP,
+                        proto::ModelSpec::ABS_GATE_THRESHOLD}) {
+    std::string name = proto::ModelSpec::NeuronSelector_Name(selector);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string file = "tiny_mone_" + name + "_ref.safetensors";
+    CAPTURE(file);
+    for (auto strategy : {ops::MoneStrategy::kGathered, ops::MoneStrategy::kMaskedDense}) {
+      check_against_reference(file, true, DType::kF64, strategy, 1e-5, selector);
+      check_against_reference(file, true, DType::kF32, strategy, 2e-4, selector);
+    }
   }
 }
 

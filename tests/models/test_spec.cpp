@@ -232,6 +232,13 @@ TEST_SUITE("unit") {
     CHECK(effective_neuron_topk(s) == 128 / 4);
     s.set_neuron_topk(100);
     CHECK(effective_neuron_topk(s) == 100);
+    CHECK(shared_expert_neuron_topk(s) == 128);  // dense shared expert
+    s.set_sparsify_shared_expert(true);
+    CHECK(shared_expert_neuron_topk(s) == 100);  // K_N
+    s.set_sparsify_shared_expert(false);
+    s.set_shared_expert_neuron_topk(40);
+    CHECK(shared_expert_neuron_topk(s) == 40);
+    s.clear_shared_expert_neuron_topk();
     s.set_ffn_type(ModelSpec::MOE);  // MoE ignores neuron_topk: every neuron is used
     CHECK(effective_neuron_topk(s) == 128);
     CHECK(shared_expert_neuron_topk(s) == 128);
@@ -445,6 +452,28 @@ TEST_SUITE("unit") {
            s.set_sparsify_shared_expert(true);
          },
          "field sparsify_shared_expert = true: K_N = 32 exceeds the shared expert width 16"},
+        {"selector MoE",
+         [](ModelSpec& s) {
+           s.set_ffn_type(ModelSpec::MOE);
+           s.set_neuron_selector(ModelSpec::SIGNED_GATE);
+         },
+         "field neuron_selector = SIGNED_GATE: needs ffn_type = MONE"},
+        {"shared K_N > D_s", [](ModelSpec& s) { s.set_shared_expert_neuron_topk(129); },
+         "field shared_expert_neuron_topk = 129: must be in [1, D_s = 128]"},
+        {"shared K_N < 0", [](ModelSpec& s) { s.set_shared_expert_neuron_topk(-2); },
+         "field shared_expert_neuron_topk = -2: must be in [1, D_s = 128]"},
+        {"shared K_N and sparsify",
+         [](ModelSpec& s) {
+           s.set_shared_expert_neuron_topk(8);
+           s.set_sparsify_shared_expert(true);
+         },
+         "field shared_expert_neuron_topk = 8: set it or sparsify_shared_expert, not both"},
+        {"shared K_N without shared experts",
+         [](ModelSpec& s) {
+           s.set_num_shared_experts(0);
+           s.set_shared_expert_neuron_topk(8);
+         },
+         "field shared_expert_neuron_topk = 8: needs ffn_type = MONE and num_shared_experts > 0"},
         {"aux", [](ModelSpec& s) { s.set_router_aux_loss_coef(-0.1); },
          "field router_aux_loss_coef = -0.1"},
         {"z", [](ModelSpec& s) { s.set_router_z_loss_coef(-1); }, "field router_z_loss_coef = -1"},

@@ -113,20 +113,81 @@ inline Tensor reference_gate(const ExpertInputs& in, ops::Activation act) {
   return g;
 }
 
-// Draws expert inputs until every row's top-k_n |G| selection is at least `margin` from a tie and
-// no |G| is within `margin` of 0, so finite differences never cross a selection or |·| kink.
+using ops::Activation;
+using ops::NeuronSelector;
+using ops::TopkBackward;
+
+// What the selector ranks, by loops in double (MONE.md, "Neuron selectors"), for one expert over
+// all rows of `in`: scores [T, D] (the larger, the earlier chosen), G after the threshold's cut,
+// and τ (0 unless kAbsGateThreshold).
+struct SelectorScores {
+  std::vector<std::vector<double>> score, g, u;  // [T][D]
+  double tau = 0.0;
+  double tau_margin = std::numeric_limits<double>::infinity();  // gap between τ and the next |G| below it
+};
+
+inline SelectorScores selector_scores(const ExpertInputs& in, int64_t k_n, Activation act, NeuronSelector selector) {
+  const int64_t T = in.x.size(0), d = in.x.size(1), D = in.w_gate.size(0);
+  const Tensor g = reference_gate(in, act);
+  SelectorScores r;
+  std::vector<double> all_abs;
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<double> G(D), U(D, 0.0);
+    for (int64_t j = 0; j < D; ++j) {
+      G[j] = read_as_double(g, t * D + j);
+      for (int64_t c = 0; c < d; ++c) U[j] += read_as_double(in.x, t * d + c) * read_as_double(in.w_up, j * d + c);
+      all_abs.push_back(std::abs(G[j]));
+    }
+    r.g.push_back(G);
+    r.u.push_back(U);
+  }
+  if (selector == NeuronSelector::kAbsGateThreshold && k_n < D && T > 0) {
+    std::sort(all_abs.begin(), all_abs.end(), std::greater<double>());
+    r.tau = all_abs[T * k_n - 1];
+    r.tau_margin = all_abs[T * k_n - 1] - all_abs[T * k_n];
+    for (auto& row : r.g) {
+      for (double& v : row) v = std::abs(v) < r.tau ? 0.0 : v;
+    }
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<double> sc(D);
+    for (int64_t j = 0; j < D; ++j) {
+      const double G = r.g[t][j];
+      switch (selector) {
+        case NeuronSelector::kSignedGate: sc[j] = G; break;
+        case NeuronSelector::kAbsGateTimesUp: sc[j] = std::abs(G * r.u[t][j]); break;
+        default: sc[j] = std::abs(G); break;
+      }
+    }
+    r.score.push_back(sc);
+  }
+  return r;
+}
+
+// Draws expert inputs until every row's top-k_n selection by the selector is at least `margin`
+// from a tie (the threshold's τ too), and no |G| (nor, for kAbsGateTimesUp, |G·U|) is within
+// `margin` of 0, so finite differences never cross a selection, a cut or a |·| kink. Rows of the
+// threshold selector that keep fewer than k_n neurons tie at 0 on purpose: those slots add
+// nothing whichever neuron they name.
 inline ExpertInputs draw_expert_with_margin(uint64_t seed, int64_t tokens, int64_t d, int64_t d_expert, int64_t k_n,
-                                            ops::Activation act, DType dtype, double margin = 1e-3) {
+                                            ops::Activation act, DType dtype, double margin = 1e-3,
+                                            NeuronSelector selector = NeuronSelector::kAbsGate) {
   for (uint64_t attempt = 0;; ++attempt) {
     Generator gen(seed * 1000 + attempt);
     ExpertInputs in = draw_expert(gen, tokens, d, d_expert, dtype);
-    const Tensor g = reference_gate(in, act);
-    if (topk_margin(g, k_n, true) > margin && min_abs(g) > margin) return in;
+    if (min_abs(reference_gate(in, act)) <= margin) continue;
+    const SelectorScores s = selector_scores(in, k_n, act, selector);
+    bool ok = s.tau_margin > margin;
+    for (int64_t t = 0; ok && t < tokens && k_n < d_expert; ++t) {
+      std::vector<double> v = s.score[t];
+      std::sort(v.begin(), v.end(), std::greater<double>());
+      const bool padded = v[k_n - 1] == 0.0;  // a threshold row with fewer than k_n above τ
+      ok = padded || v[k_n - 1] - v[k_n] > margin;
+      for (double x : v) ok = ok && (x == 0.0 || std::abs(x) > margin);
+    }
+    if (ok) return in;
   }
 }
-
-using ops::Activation;
-using ops::TopkBackward;
 
 // MONE.md's forward and backward written as plain loops in double, one token at a time.
 struct Reference {
@@ -135,9 +196,11 @@ struct Reference {
 };
 
 inline Reference reference_mone(const ExpertInputs& in, int64_t k_n, Activation act, TopkBackward estimator,
-                         const Tensor& dy, const Tensor& dg_extra) {
+                                const Tensor& dy, const Tensor& dg_extra,
+                                NeuronSelector selector = NeuronSelector::kAbsGate) {
   const int64_t T = in.x.size(0), d = in.x.size(1), D = in.w_gate.size(0);
   auto at = [](const Tensor& t, int64_t i) { return read_as_double(t, i); };
+  const SelectorScores scores = selector_scores(in, k_n, act, selector);
   Reference r;
   r.y = Tensor::zeros({T, d}, DType::kF64);
   r.g = Tensor::zeros({T, D}, DType::kF64);
@@ -148,20 +211,20 @@ inline Reference reference_mone(const ExpertInputs& in, int64_t k_n, Activation 
   double *y = r.y.data<double>(), *gx = r.grad_x.data<double>(), *gwg = r.grad_w_gate.data<double>();
   double *gwu = r.grad_w_up.data<double>(), *gwd = r.grad_w_down.data<double>();
   for (int64_t t = 0; t < T; ++t) {
-    std::vector<double> a(D), G(D), U(D), h(D), dh(D, 0.0), act_grad(D);
+    const std::vector<double>& G = scores.g[t];
+    const std::vector<double>& U = scores.u[t];
+    std::vector<double> a(D), h(D), dh(D, 0.0), act_grad(D);
     for (int64_t j = 0; j < D; ++j) {
-      for (int64_t c = 0; c < d; ++c) {
-        a[j] += at(in.x, t * d + c) * at(in.w_gate, j * d + c);
-        U[j] += at(in.x, t * d + c) * at(in.w_up, j * d + c);
-      }
+      for (int64_t c = 0; c < d; ++c) a[j] += at(in.x, t * d + c) * at(in.w_gate, j * d + c);
       const double s = 1.0 / (1.0 + std::exp(-a[j]));
-      G[j] = act == Activation::kSilu ? a[j] * s : s;
-      act_grad[j] = act == Activation::kSilu ? s * (1 + a[j] * (1 - s)) : s * (1 - s);
+      const bool cut = G[j] == 0.0 && a[j] != 0.0;  // the threshold set G to 0: constant there
+      act_grad[j] = cut ? 0.0 : act == Activation::kSilu ? s * (1 + a[j] * (1 - s)) : s * (1 - s);
       r.g.data<double>()[t * D + j] = G[j];
     }
     std::vector<int> order(D);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return std::abs(G[i]) > std::abs(G[j]); });
+    const std::vector<double>& sc = scores.score[t];
+    std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return sc[i] > sc[j]; });
     std::vector<int> sel(order.begin(), order.begin() + k_n);
     std::sort(sel.begin(), sel.end());
     r.selected.push_back(sel);
@@ -189,6 +252,5 @@ inline Reference reference_mone(const ExpertInputs& in, int64_t k_n, Activation 
   }
   return r;
 }
-
 
 }  // namespace mone::moe_test

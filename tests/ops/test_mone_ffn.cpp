@@ -269,31 +269,38 @@ TEST_CASE("mone_ffn: bad arguments are Status errors naming the op") {
 
 TEST_SUITE("gradcheck") {
 
-TEST_CASE("gradcheck: mone_ffn (HARD) through y, through g, and through the neuron loss together") {
+// HARD is the gradient of the forward (the selection, and the threshold selector's τ, held
+// fixed), so finite differences check it for every selector; STRAIGHT_THROUGH is by design not a
+// gradient (it is checked against the loops, here and in test_neuron_selectors.cpp).
+TEST_CASE("gradcheck: mone_ffn (HARD) with every selector, through y, through g, and through the neuron loss") {
   using namespace mone::autograd;
   const int64_t T = 5, d = 4, D = 8;
-  for (Activation act : kActivations) {
-    for (MoneStrategy strategy : kStrategies) {
-      for (int64_t k_n : {2, 8}) {
-        const ExpertInputs in = draw_expert_with_margin(31, T, d, D, k_n, act, DType::kF64);
-        std::vector<Variable> vars{param(in.x, "x"), param(in.w_gate, "w_gate"), param(in.w_up, "w_up"),
-                                   param(in.w_down, "w_down")};
-        for (int which = 0; which < 3; ++which) {
-          auto fn = [&](const std::vector<Variable>& v) -> StatusOr<Variable> {
-            MONE_ASSIGN_OR_RETURN(auto out, mone_ffn(v[0], Tensor(), v[1], v[2], v[3],
-                                                     {k_n, act, strategy, TopkBackward::kHard}));
-            if (which == 0) return out.y;
-            if (which == 1) return out.g;
-            // A scalar of y (its z-loss) plus the neuron loss of g: both output gradients at once.
-            MONE_ASSIGN_OR_RETURN(Variable zy, autograd::z_loss(out.y));
-            MONE_ASSIGN_OR_RETURN(Variable nl,
-                                  neuron_balance_loss(out.g, out.idx, Tensor(), ops::NeuronLossForm::kNormalized));
-            return add(zy, nl);
-          };
-          CAPTURE(which);
-          CAPTURE(k_n);
-          const Status s = gradcheck(fn, vars);
-          CHECK_MESSAGE(s.ok(), s.message());
+  for (NeuronSelector sel : {NeuronSelector::kAbsGate, NeuronSelector::kSignedGate, NeuronSelector::kAbsGateTimesUp,
+                             NeuronSelector::kAbsGateThreshold}) {
+    for (Activation act : kActivations) {
+      for (MoneStrategy strategy : kStrategies) {
+        for (int64_t k_n : {2, 8}) {
+          const ExpertInputs in = draw_expert_with_margin(31, T, d, D, k_n, act, DType::kF64, 1e-3, sel);
+          std::vector<Variable> vars{param(in.x, "x"), param(in.w_gate, "w_gate"), param(in.w_up, "w_up"),
+                                     param(in.w_down, "w_down")};
+          for (int which = 0; which < 3; ++which) {
+            auto fn = [&](const std::vector<Variable>& v) -> StatusOr<Variable> {
+              MONE_ASSIGN_OR_RETURN(auto out, mone_ffn(v[0], Tensor(), v[1], v[2], v[3],
+                                                       {k_n, act, strategy, TopkBackward::kHard, sel}));
+              if (which == 0) return out.y;
+              if (which == 1) return out.g;
+              // A scalar of y (its z-loss) plus the neuron loss of g: both output gradients at once.
+              MONE_ASSIGN_OR_RETURN(Variable zy, autograd::z_loss(out.y));
+              MONE_ASSIGN_OR_RETURN(Variable nl,
+                                    neuron_balance_loss(out.g, out.idx, Tensor(), ops::NeuronLossForm::kNormalized));
+              return add(zy, nl);
+            };
+            CAPTURE(ops::neuron_selector_name(sel));
+            CAPTURE(which);
+            CAPTURE(k_n);
+            const Status s = gradcheck(fn, vars);
+            CHECK_MESSAGE(s.ok(), s.message());
+          }
         }
       }
     }

@@ -4,7 +4,8 @@
 Run by hand (not in CI), with Debian's python3-torch:
     /usr/bin/python3 tests/reference/make_reference.py tests/data
 
-For each of a tiny MoE and a tiny MoNE model it writes <name>.safetensors holding
+For a tiny MoE, a tiny MoNE, and the tiny MoNE with each other neuron selector (MONE.md, "Neuron
+selectors": tiny_mone_<selector>_ref, the MoNE's weights and tokens) it writes <name>.safetensors holding
   - every parameter under its Hugging Face name (mone loads these),
   - "input_ids" and "targets" (int64, [B, T]),
   - "loss.total", "loss.ce", "loss.load_balance", "loss.z", "loss.neuron" (f32 0-d),
@@ -27,8 +28,15 @@ def spec_for(name):
                 num_experts_per_tok=2, moe_intermediate_size=12, num_shared_experts=1,
                 shared_expert_intermediate_size=12, norm_topk_prob=False, act="silu",
                 router_aux_loss_coef=0.01, router_z_loss_coef=0.001, neuron_aux_loss_coef=0.01)
-    base["neuron_topk"] = 3 if name == "tiny_mone_ref" else 12
+    base["neuron_topk"] = 12 if name == "tiny_moe_ref" else 3
+    base["selector"] = "abs_gate"
+    for sel in SELECTORS:
+        if name == f"tiny_mone_{sel}_ref":
+            base["selector"] = sel
     return base
+
+
+SELECTORS = ("signed_gate", "abs_gate_times_up", "abs_gate_threshold")
 
 
 def rmsnorm(x, w, eps):
@@ -69,11 +77,18 @@ def act(a, s):
 
 
 def expert(x, p, pre, k_n, s):
-    """MoNE expert (MONE.md): keep the k_n neurons with the largest |G|; HARD backward."""
+    """MoNE expert (MONE.md): keep the k_n neurons the selector ranks first; HARD backward."""
     G = act(x @ p[pre + "gate_proj.weight"].T, s)  # [n, D]
-    idx = G.abs().topk(k_n, dim=-1).indices
-    mask = torch.zeros_like(G).scatter(-1, idx, 1.0)
     u = x @ p[pre + "up_proj.weight"].T
+    n, D = G.shape
+    sel = s["selector"]
+    if sel == "abs_gate_threshold" and k_n < D:
+        # tau: the (n*k_n)-th largest |G| of this expert's rows; G is cut to 0 below it (a constant mask).
+        tau = G.detach().abs().flatten().sort(descending=True).values[n * k_n - 1]
+        G = G * (G.detach().abs() >= tau).to(G.dtype)
+    score = {"signed_gate": G, "abs_gate_times_up": (G * u).abs()}.get(sel, G.abs()).detach()
+    idx = score.sort(dim=-1, descending=True, stable=True).indices[:, :k_n]  # ties: the lower index
+    mask = torch.zeros_like(G).scatter(-1, idx, 1.0)
     h = G * u * mask  # the mask is a constant: gradient only for selected neurons
     return h @ p[pre + "down_proj.weight"].T, G, idx
 
@@ -97,7 +112,7 @@ def moe_layer(x, p, pre, s):
         y, G, idx = expert(x[tok], p, f"{pre}experts.{e}.", k_n, s)
         out = out.index_add(0, tok, w[tok, slot][:, None] * y)
         if k_n < D:  # NG-LBL, normalised form: gradient through Q only
-            q = G.abs() / G.abs().sum(-1, keepdim=True)
+            q = G.abs() / G.abs().sum(-1, keepdim=True).clamp_min(1e-300)  # a row with every G cut to 0: q = 0
             F = torch.zeros(D).index_add(0, idx.reshape(-1), torch.ones(idx.numel())) / (len(tok) * k_n)
             ng_terms.append(D * (F * q.mean(0)).sum())
     y, _, _ = expert(x, p, pre + "shared_expert.", s["shared_expert_intermediate_size"], s)
@@ -178,7 +193,8 @@ def write_safetensors(path, tensors):
 
 
 def main(out_dir):
-    for name, seed in (("tiny_moe_ref", 1), ("tiny_mone_ref", 2)):
+    runs = [("tiny_moe_ref", 1), ("tiny_mone_ref", 2)] + [(f"tiny_mone_{sel}_ref", 2) for sel in SELECTORS]
+    for name, seed in runs:
         s = spec_for(name)
         gen = torch.Generator().manual_seed(seed)
         p = make_params(s, gen)

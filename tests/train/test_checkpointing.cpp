@@ -51,7 +51,7 @@ TEST_SUITE("unit") {
           "intermediate_size", "num_experts", "num_experts_per_tok", "moe_intermediate_size", "num_shared_experts",
           "shared_expert_intermediate_size", "norm_topk_prob", "hidden_act", "neuron_topk", "neuron_topk_backward",
           "sparsify_shared_expert", "router_aux_loss_coef", "router_z_loss_coef", "neuron_aux_loss_coef",
-          "neuron_aux_loss_form"}) {
+          "neuron_aux_loss_form", "neuron_selector", "shared_expert_neuron_topk"}) {
       CHECK_MESSAGE(c.contains(key), key);
     }
     CHECK(c["architectures"] == nlohmann::json::array({"MoneForCausalLM"}));
@@ -59,6 +59,7 @@ TEST_SUITE("unit") {
     CHECK(c["ffn_type"] == "mone");
     CHECK(c["hidden_act"] == "silu");
     CHECK(c["neuron_topk_backward"] == "hard");
+    CHECK(c["neuron_selector"] == "abs_gate");
     CHECK(c["neuron_topk"] == 8);                       // the value used, not 0
     CHECK(c["num_key_value_heads"] == 2);               // = heads
     CHECK(c["shared_expert_intermediate_size"] == 32);  // = D
