@@ -142,7 +142,7 @@ StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& 
       return r;
     case DeviceType::kCUDA: {
       MONE_RETURN_IF_ERROR(check_cuda_selector(op, c));
-      const MoneFfnForward saved{Tensor(), a, g, idx, u, h};
+      const MoneFfnForward saved{Tensor(), a, g, idx, u, h, fwd.host_offsets};  // the forward's host copy: no second read
       MONE_RETURN_IF_ERROR(mone_ffn_backward_cuda(dy, dg_extra, x, offsets, wg, wu, wd, saved, dims, c, r));
       return r;
     }
