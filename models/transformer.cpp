@@ -87,6 +87,14 @@ StatusOr<Tensor> checked_indices(const char* name, const Tensor& t, const ops::I
 
 }  // namespace
 
+// Whether the spec's model runs on `device`: the CUDA kernels select MoNE neurons by |G| only.
+Status check_runs_on(const proto::ModelSpec& spec, Device device) {
+  if (!device.is_cuda() || spec.neuron_selector() == proto::ModelSpec::ABS_GATE) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat(
+      "model spec field neuron_selector: ", proto::ModelSpec::NeuronSelector_Name(spec.neuron_selector()),
+      " runs on the CPU only (the CUDA kernels select neurons by |G|, ABS_GATE); use --device cpu"));
+}
+
 StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpec& spec, uint64_t seed, DType dtype) {
   MONE_RETURN_IF_ERROR(validate_model_spec(spec, spec.name().empty() ? "<spec>" : spec.name()));
   std::unique_ptr<Transformer> m(new Transformer());
@@ -220,6 +228,7 @@ Status Transformer::set_compute_dtype(DType dtype) {
 
 Status Transformer::to(Device device) {
   if (device == this->device()) return absl::OkStatus();
+  MONE_RETURN_IF_ERROR(check_runs_on(spec_, device));
   MONE_RETURN_IF_ERROR(check_compute_dtype(dtype_, compute_dtype_, device));
   std::vector<Tensor> moved;
   for (const NamedParameter& p : params_) {

@@ -47,6 +47,11 @@ FfnConfig ffn_config(const proto::ModelSpec& spec, bool moe);
 // The op's selector for the spec's.
 ops::NeuronSelector neuron_selector(proto::ModelSpec::NeuronSelector selector);
 
+// Whether a model of `spec` runs on `device`: on CUDA, a neuron_selector other than ABS_GATE is
+// refused naming the field (the CUDA kernels select by |G| only). Transformer::to and the train
+// spec check call it.
+Status check_runs_on(const proto::ModelSpec& spec, Device device);
+
 class Transformer {
  public:
   // Builds the model and draws its weights; errors when the spec is invalid.

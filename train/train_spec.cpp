@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_join.h"
 #include "models/spec.h"
+#include "models/transformer.h"
 
 namespace mone::train {
 
@@ -222,6 +223,10 @@ Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source, con
         source, ": field precision = BF16 needs device \"cuda\" (this spec has device \"", spec.device(),
         "\"): bf16 mixed precision runs on the GPU only, the CPU kernels compute in f32; use --device cuda, "
         "or precision F32"));
+  }
+  if (spec.device() == "cuda") {
+    const Status runs = models::check_runs_on(spec.model(), Device::cuda(0));
+    if (!runs.ok()) return Status(runs.code(), absl::StrCat(source, ": ", runs.message()));
   }
   if (spec.train_data().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": field train_data is not set"));

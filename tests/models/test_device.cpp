@@ -67,6 +67,20 @@ TEST_CASE("Transformer::to(cuda) without a GPU fails with a Status naming a para
   autograd::current_tape().clear();
 }
 
+TEST_CASE("Transformer::to(cuda) refuses a neuron selector the CUDA kernels lack, naming the field, GPU or not") {
+  proto::ModelSpec spec = tiny_moe_spec();
+  spec.set_neuron_selector(proto::ModelSpec::SIGNED_GATE);
+  auto model = value_or_die(Transformer::create(spec, 3));
+  const Status s = model->to(Device::cuda());
+  CHECK(s.code() == absl::StatusCode::kUnimplemented);
+  CHECK(message_of(s) == "model spec field neuron_selector: SIGNED_GATE runs on the CPU only (the CUDA kernels select "
+                         "neurons by |G|, ABS_GATE); use --device cpu");
+  CHECK(model->device() == Device::cpu());
+  CHECK(check_runs_on(spec, Device::cpu()).ok());
+  spec.set_neuron_selector(proto::ModelSpec::ABS_GATE);
+  CHECK(check_runs_on(spec, Device::cuda()).ok());
+}
+
 TEST_CASE("bf16 mixed precision is refused on the CPU, and only f32 parameters take it") {
   auto model = value_or_die(Transformer::create(tiny_moe_spec(), 3));
   CHECK(model->compute_dtype() == DType::kF32);
