@@ -62,12 +62,12 @@ Status write_grads(const std::string& path, const models::ParameterList& params,
 Status run_eval(EvalCommandFlags& f) {
   const bool grads = !f.grads_out.empty();
   if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
-  MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
-  MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
-  if (device.is_cuda() && f.eval.dtype != "f32") {
+  if (f.device == "cuda" && f.eval.dtype != "f32") {
     return absl::InvalidArgumentError(absl::StrCat("--dtype ", f.eval.dtype, " with --device cuda: the CUDA kernels ",
                                                    "compute in f32 and bf16; use --dtype f32 (or --device cpu)"));
   }
+  MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
+  MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_RETURN_IF_ERROR(input.model().to(device));
   MONE_RETURN_IF_ERROR(input.model().set_compute_dtype(train::compute_dtype(precision)));

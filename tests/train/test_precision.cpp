@@ -3,6 +3,8 @@
 // is none, and the spec field parses and validates. (Training on a GPU: test_train_cuda.cpp.)
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "core/storage.h"
 #include "train/train_spec.h"
 #include "trainer_test_util.h"
@@ -59,6 +61,21 @@ TEST_CASE("precision: mone train, eval, generate and bench refuse bf16 on the CP
   CHECK_MESSAGE(has(r, "--precision"), r.output);
 }
 
+TEST_CASE("device: a neuron selector that CUDA lacks is refused with device cuda by the spec check, GPU or not") {
+  ScratchDir dir;
+  const std::string spec = write_tiny_setup(dir.path(), "device: \"cuda\"\n");
+  std::ofstream(dir.file("model.textproto"), std::ios::app) << "neuron_selector: SIGNED_GATE\n";
+  CommandResult r = run_mone("train --config " + spec);
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(has(r, spec + ": model spec field neuron_selector: SIGNED_GATE runs on the CPU only (the CUDA kernels "
+                           "select neurons by |G|, ABS_GATE); use --device cpu"),
+                r.output);
+  CHECK_FALSE(std::filesystem::exists(dir.file("run")));  // refused before anything was written
+  // The same spec trains on the CPU.
+  r = run_mone("train --config " + spec + " --device cpu --steps 4");
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+}
+
 TEST_CASE("device: --device cuda without a GPU says so, for train and the commands that load a checkpoint") {
   if (cuda_device_count() > 0) {
     MESSAGE("a GPU is visible: test_train_cuda.cpp trains there");
@@ -79,6 +96,18 @@ TEST_CASE("device: --device cuda without a GPU says so, for train and the comman
     CHECK_MESSAGE(r.exit_code == 1, command, ": ", r.output);
     CHECK_MESSAGE(has(r, "device \"cuda\": no GPU is visible here"), command, ": ", r.output);
   }
+}
+
+TEST_CASE("device: mone eval --dtype f64 --device cuda is refused with the reason, GPU or not") {
+  ScratchDir dir;
+  const std::string spec = write_tiny_setup(dir.path(), "steps: 2\neval_interval: 0\n");
+  REQUIRE(run_mone("train --config " + spec).exit_code == 0);
+  const CommandResult r =
+      run_mone("eval --checkpoint " + dir.file("run") + " --data " + dir.file("data") + " --dtype f64 --device cuda");
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(has(r, "--dtype f64 with --device cuda: the CUDA kernels compute in f32 and bf16; use --dtype f32 "
+                       "(or --device cpu)"),
+                r.output);
 }
 
 }  // TEST_SUITE("unit")
