@@ -1,6 +1,7 @@
 #include "core/cuda_memory.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -91,13 +92,20 @@ void release(void* ptr, size_t nbytes, int device) {
   s.cached_bytes += size;
 }
 
+namespace {
+std::atomic<int64_t> d2h_copies{0};
+}  // namespace
+
 Status copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes) {
   cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                       : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  if (kind == cudaMemcpyDeviceToHost) d2h_copies.fetch_add(1, std::memory_order_relaxed);
   cudaError_t e = cudaMemcpy(dst, src, nbytes, kind);
   if (e != cudaSuccess) return cuda_error(e, "cudaMemcpy");
   return absl::OkStatus();
 }
+
+int64_t device_to_host_copies() { return d2h_copies.load(std::memory_order_relaxed); }
 
 Status fill_zero(void* dst, size_t nbytes, int device) {
   if (nbytes == 0) return absl::OkStatus();

@@ -34,6 +34,10 @@ Status copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, 
 Status fill_zero(void* dst, size_t nbytes, int device);
 // Returns every cached block to the driver.
 void empty_cache();
+// Device-to-host copies (copy() with the source on a device and the destination on the host)
+// since the process started, on every device: each one waits for the work queued before it, so
+// the training path counts them (tests/train/test_train_cuda.cpp). 0 without CUDA.
+int64_t device_to_host_copies();
 
 // Bytes on one device, counted in size classes (what the blocks really hold).
 struct MemoryStats {

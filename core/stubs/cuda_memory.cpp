@@ -15,6 +15,7 @@ void release(void*, size_t, int) {}
 Status copy(void*, bool, const void*, bool, size_t) { return no_cuda(); }
 Status fill_zero(void*, size_t, int) { return no_cuda(); }
 void empty_cache() {}
+int64_t device_to_host_copies() { return 0; }
 MemoryStats memory_stats(int) { return {}; }
 void reset_peak(int) {}
 Status convert_strided(void*, DType, const void*, DType, const std::vector<int64_t>&, const std::vector<int64_t>&,

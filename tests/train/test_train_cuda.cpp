@@ -2,7 +2,8 @@
 // checkpoint files: 50 steps of tiny dense, MoE and MoNE models follow the CPU's losses to 1e-3;
 // two GPU runs are identical bit for bit, and so is a GPU run resumed halfway; a checkpoint
 // written on one device loads on the other bit for bit (f32 masters and AdamW moments, the
-// stacked experts through their per-expert views); bf16 mixed precision trains, near f32.
+// stacked experts through their per-expert views); bf16 mixed precision trains, near f32; a
+// forward and backward read back one offsets copy per routed layer and the targets, nothing else.
 //
 // Without a GPU each case says so and returns (the CPU-side checks of the same machinery are in
 // tests/models/test_device.cpp and tests/train/test_precision.cpp). The MoE and MoNE cases need
@@ -14,9 +15,12 @@
 #include <cmath>
 
 #include "autograd/tape.h"
+#include "core/cuda_memory.h"
+#include "models/transformer.h"
 #include "models/spec.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "train/checkpointing.h"
+#include "train/machine.h"
 #include "train/optimizer.h"
 #include "train/train_spec.h"
 #include "train/trainer.h"
@@ -209,6 +213,41 @@ TEST_CASE("cuda: a model trained on the GPU loads on the CPU bit for bit, and co
     const double on_gpu = cuda_test::to_cpu(value_or_die(gpu->forward(x, y)).loss.value()).item();
     const double on_cpu = value_or_die(cpu->forward(x, y)).loss.value().item();
     CHECK(std::abs(on_gpu - on_cpu) <= 1e-5 * std::abs(on_cpu));
+  }
+}
+
+TEST_CASE("cuda: a forward and backward on the GPU read back one offsets copy per routed layer and the targets once") {
+  if (skip_without_gpu()) return;
+  // Issue 8: at most one device-to-host copy of the expert counts per layer. The forward of each
+  // routed layer reads its E + 1 offsets once (the GEMM sizes), and the backward reuses that copy
+  // (MoneFfnForward::host_offsets); cross-entropy reads the targets once to count its rows. Token
+  // ids and targets start on the host, so their checks read nothing back.
+  const int64_t B = 2, T = 8;
+  std::vector<int32_t> ids(B * T), targets(B * T);
+  for (int64_t i = 0; i < B * T; ++i) {
+    ids[i] = static_cast<int32_t>((7 * i + 3) % kTinyVocab);
+    targets[i] = static_cast<int32_t>((5 * i + 1) % kTinyVocab);
+  }
+  const Tensor ids_t = value_or_die(Tensor::from_vector(ids, {B, T}));
+  const Tensor targets_t = value_or_die(Tensor::from_vector(targets, {B, T}));
+  for (const std::string& ffn : kFamilies) {
+    for (const proto::TrainSpec::Precision precision : {proto::TrainSpec::F32, proto::TrainSpec::BF16}) {
+      auto model = value_or_die(models::Transformer::create(value_or_die(models::parse_model_spec(
+                                                                tiny_model_text(ffn), "<tiny>")),
+                                                            5));
+      REQUIRE(model->to(Device::cuda()).ok());
+      REQUIRE(model->set_compute_dtype(compute_dtype(precision)).ok());
+      const int64_t routed = ffn == "DENSE" ? 0 : model->spec().num_hidden_layers();
+      for (int pass = 0; pass < 2; ++pass) {  // the second after the allocator has warmed up
+        const int64_t before = cuda_memory::device_to_host_copies();
+        const models::ModelOutput out = value_or_die(model->forward(ids_t, targets_t));
+        REQUIRE(autograd::backward(out.loss).ok());
+        const int64_t reads = cuda_memory::device_to_host_copies() - before;
+        CHECK_MESSAGE(reads == routed + 1, ffn, " ", proto::TrainSpec::Precision_Name(precision), " pass ", pass,
+                      ": ", reads, " device-to-host copies, expected ", routed + 1);
+        autograd::current_tape().clear();
+      }
+    }
   }
 }
 
