@@ -70,7 +70,10 @@ Status run_eval(EvalCommandFlags& f) {
   MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
   MONE_RETURN_IF_ERROR(input.model().to(device));
-  MONE_RETURN_IF_ERROR(input.model().set_compute_dtype(train::compute_dtype(precision)));
+  // f32 leaves the model in its own dtype (f32, or f64 under --dtype f64); bf16 is mixed precision.
+  if (precision == proto::TrainSpec::BF16) {
+    MONE_RETURN_IF_ERROR(input.model().set_compute_dtype(train::compute_dtype(precision)));
+  }
   const std::string& dir = input.dir();
   const proto::ModelSpec& spec = input.spec();
   const int64_t B = input.batch_size(), T = input.seq_len();
