@@ -101,6 +101,12 @@ StatusOr<StudySetting> read_setting(const fs::path& dir) {
     const std::string eval_path = (run / "eval.json").string();
     MONE_ASSIGN_OR_RETURN(nlohmann::json eval, train::read_json_file(eval_path));
     MONE_ASSIGN_OR_RETURN(double ce, json_number(eval, "loss", eval_path));
+    MONE_ASSIGN_OR_RETURN(double tokens, json_number(eval, "tokens", eval_path));
+    if (s.seeds.size() > 1 && static_cast<int64_t>(tokens) != s.eval_tokens) {
+      return absl::InvalidArgumentError(absl::StrCat(eval_path, ": evaluated on ", tokens, " tokens, the first seed on ",
+                                                     s.eval_tokens, "; evaluate every run on the same batches"));
+    }
+    s.eval_tokens = static_cast<int64_t>(tokens);
     s.ce.values.push_back(ce);
     const fs::path analysis = run / "analysis" / "analysis.json";
     if (fs::exists(analysis)) {
@@ -291,11 +297,17 @@ std::string summary_markdown(const StudySummary& s) {
     min_seeds = std::min(min_seeds, x.seeds.size());
     max_seeds = std::max(max_seeds, x.seeds.size());
   }
+  int64_t min_tokens = s.settings.front().eval_tokens, max_tokens = 0;
+  for (const StudySetting& x : s.settings) {
+    min_tokens = std::min(min_tokens, x.eval_tokens);
+    max_tokens = std::max(max_tokens, x.eval_tokens);
+  }
   std::string md = absl::StrCat("# The MoNE paper in small: ", s.dir, "\n\n", s.settings.size(), " settings, ", min_seeds,
                                 min_seeds == max_seeds ? "" : absl::StrCat(" to ", max_seeds),
-                                " seeds each. CE is the validation cross-entropy of `mone eval` on every full batch "
-                                "of the validation shards (mean ± half the seed spread). A difference between two "
-                                "settings counts only when it is larger than the larger of their seed spreads "
+                                " seeds each. CE is the validation cross-entropy of `mone eval` on the first ",
+                                min_tokens, min_tokens == max_tokens ? "" : absl::StrCat(" to ", max_tokens),
+                                " tokens of the validation shards (mean ± half the seed spread). A difference between "
+                                "two settings counts only when it is larger than the larger of their seed spreads "
                                 "(max - min over seeds); below that it is called noise.\n\n");
   if (min_seeds < 2) absl::StrAppend(&md, "**Fewer than two seeds: there is no spread, so nothing can be called noise.**\n\n");
   absl::StrAppend(&md, "## Claims\n\n| claim | verdict | evidence |\n|---|---|---|\n");
@@ -361,6 +373,7 @@ nlohmann::ordered_json summary_json(const StudySummary& s) {
                                 {"neuron_aux_loss_coef", x.neuron_aux_loss_coef},
                                 {"activated_params", x.activated_params},
                                 {"total_params", x.total_params},
+                                {"eval_tokens", x.eval_tokens},
                                 {"ce", values(x.ce)}};
     if (!x.neuron_variance.values.empty()) e["neuron_variance"] = values(x.neuron_variance);
     if (!x.keep.empty()) {

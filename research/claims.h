@@ -38,6 +38,7 @@ struct StudySetting {
   std::string ffn_type, selector;    // "MOE" / "MONE"; "abs_gate", ...
   double neuron_aux_loss_coef = 0;
   SeedValues ce;                     // validation CE (eval.json's loss)
+  int64_t eval_tokens = 0;           // eval.json's tokens (the same for every seed, else an error)
   SeedValues neuron_variance;        // mean over layers and experts with tokens of analyze's frequency_variance
   // Post-hoc sparsification (MoE settings): keep ratios and, per ratio, the CE over seeds.
   std::vector<double> keep;

@@ -63,6 +63,7 @@ TEST_CASE("scripts/reproduce.sh --quick trains every setting with two seeds and 
   for (const auto& s : summary["settings"]) {
     INFO(s["name"]);
     REQUIRE(s["ce"]["values"].size() == 2);
+    CHECK(s["eval_tokens"] == 4 * 8 * 32);  // --eval-batches 4 of 8 x 32 for every run
     for (double ce : s["ce"]["values"]) {
       CHECK(std::isfinite(ce));
       CHECK(ce > 1.0);
