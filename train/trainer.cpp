@@ -181,6 +181,10 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     MONE_RETURN_IF_ERROR(r.loader->seek(r.state.data_position));
     MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
     console.say("resuming from %s (step %lld)", point.dir.c_str(), static_cast<long long>(r.state.step));
+  } else {
+    // No checkpoint: the run starts over, and lines left by an attempt killed before its first
+    // checkpoint describe nothing that was kept.
+    MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, -1));
   }
   MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "train_spec.textproto"), r.state.train_spec_text));
   MONE_ASSIGN_OR_RETURN(MetricsLog metrics, MetricsLog::open(metrics_path));

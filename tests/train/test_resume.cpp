@@ -3,7 +3,6 @@
 // and the same weights and AdamW moments, bit for bit.
 #include <doctest/doctest.h>
 
-#include "train/checkpoint/safetensors.h"
 #include "train/checkpointing.h"
 #include "trainer_test_util.h"
 
@@ -11,20 +10,6 @@ namespace mone::train {
 namespace {
 
 using namespace trainer_testing;
-
-void require_same_tensors(const std::string& a_path, const std::string& b_path) {
-  auto a = read_safetensors(a_path);
-  auto b = read_safetensors(b_path);
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  REQUIRE(a->names == b->names);
-  for (const auto& name : a->names) {
-    const Tensor& ta = a->tensors.at(name);
-    const Tensor& tb = b->tensors.at(name);
-    REQUIRE(ta.shape() == tb.shape());
-    CHECK_MESSAGE(std::memcmp(ta.raw_data(), tb.raw_data(), ta.nbytes()) == 0, name, " differs");
-  }
-}
 
 TEST_SUITE("unit") {
   TEST_CASE("resume: N steps + --resume for N more equals 2N steps, bit for bit") {
@@ -43,28 +28,14 @@ TEST_SUITE("unit") {
     REQUIRE_MESSAGE(b2.exit_code == 0, b2.output);
     CHECK(b2.output.find("resuming from") != std::string::npos);
 
-    const auto ma = read_metrics(straight + "/metrics.jsonl");
-    const auto mb = read_metrics(split + "/metrics.jsonl");
+    const auto metrics = require_same_run(straight, split, 12);
     // 12 step lines, evaluations at steps 0, 4, 8, 12.
-    REQUIRE(ma.size() == 16);
-    REQUIRE(mb.size() == ma.size());
-    for (size_t i = 0; i < ma.size(); ++i) CHECK_MESSAGE(ma[i] == mb[i], "line ", i, ": ", ma[i].dump(), " vs ", mb[i].dump());
+    REQUIRE(metrics.size() == 16);
     // The losses moved (the test would be empty if nothing trained).
-    CHECK(ma[1]["loss"] != ma[12]["loss"]);
-
-    require_same_tensors(straight + "/step_00000012/model.safetensors", split + "/step_00000012/model.safetensors");
-    require_same_tensors(straight + "/step_00000012/optimizer.safetensors",
-                         split + "/step_00000012/optimizer.safetensors");
-    auto sa = read_trainer_state(straight + "/step_00000012");
-    auto sb = read_trainer_state(split + "/step_00000012");
-    REQUIRE(sa.ok());
-    REQUIRE(sb.ok());
-    CHECK(sa->step == 12);
-    CHECK(sa->optimizer_step == sb->optimizer_step);
-    CHECK(sa->data_position == 24);  // 12 steps × 2 micro-batches
-    CHECK(sb->data_position == 24);
-    CHECK(sa->tokens_seen == sb->tokens_seen);
-    CHECK(sa->model_spec_sha256 == sb->model_spec_sha256);
+    CHECK(metrics[1]["loss"] != metrics[12]["loss"]);
+    auto state = read_trainer_state(split + "/step_00000012");
+    REQUIRE(state.ok());
+    CHECK(state->data_position == 24);  // 12 steps × 2 micro-batches
   }
 
   TEST_CASE("resume: a run that already finished has nothing to do and changes nothing") {
