@@ -3,6 +3,7 @@
 // validate the combination.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,13 @@ StatusOr<proto::TrainSpec> parse_train_spec(const std::string& text, const std::
 // "model.hidden_size=64". Errors name the override and the field.
 Status apply_override(proto::TrainSpec& spec, const std::string& assignment);
 
+// At most this many tokens per optimizer step (batch_size × seq_len × grad_accum_steps).
+inline constexpr int64_t kMaxTokensPerStep = int64_t{1} << 40;
+
 // Loads spec.model_spec into spec.model unless the model is inline (relative paths are taken
 // from the working directory), applies the vocab_size override, and validates both specs:
-// sizes positive, seq_len <= the model's max_position_embeddings, a known device, ...
+// sizes positive, at most kMaxTokensPerStep tokens per step, seq_len <= the model's
+// max_position_embeddings, a known device, ...
 // `source` names the train spec in messages.
 Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source);
 

@@ -61,6 +61,21 @@ TEST_SUITE("unit") {
     CHECK(total_training_steps(spec) == 10);
   }
 
+  TEST_CASE("resolve_train_spec: more than 2^40 tokens per step is an error naming the sizes") {
+    const std::string path = std::string(MONE_SOURCE_DIR) + "/configs/train/tiny_mone.textproto";
+    proto::TrainSpec spec = load(path);
+    spec.set_model_spec(std::string(MONE_SOURCE_DIR) + "/" + spec.model_spec());
+    spec.set_batch_size(int64_t{1} << 62);  // × seq_len 64 overflows int64 (found by fuzz_train_spec)
+    const Status s = resolve_train_spec(spec, path);
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(s.message().find(path + ": batch_size × seq_len × grad_accum_steps = 4611686018427387904 × 64 × 1") !=
+                      std::string::npos, s.message());
+    spec.set_batch_size(int64_t{1} << 34);  // 2^40 tokens: the largest step allowed
+    CHECK_MESSAGE(resolve_train_spec(spec, path).ok(), resolve_train_spec(spec, path).message());
+    spec.set_batch_size((int64_t{1} << 34) + 1);
+    CHECK_FALSE(resolve_train_spec(spec, path).ok());
+  }
+
   TEST_CASE("run_training: SIGINT stops at the end of the step with a checkpoint") {
     ScratchDir dir;
     proto::TrainSpec spec = load(write_tiny_setup(dir.path(), "eval_interval: 0\n"));
