@@ -9,5 +9,7 @@ StatusOr<Variable> add(const Variable& a, const Variable& b);
 StatusOr<Variable> sub(const Variable& a, const Variable& b);
 StatusOr<Variable> mul(const Variable& a, const Variable& b);
 StatusOr<Variable> scale(const Variable& a, double s);
+// min(max(x, lo), hi); the gradient passes where lo <= x <= hi.
+StatusOr<Variable> clamp(const Variable& x, double lo, double hi);
 
 }  // namespace mone::autograd

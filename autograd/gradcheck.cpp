@@ -30,7 +30,16 @@ Status gradcheck(const GradcheckFn& fn, const std::vector<Variable>& inputs, con
   // write perturbed values into shared variables, e.g. a model's parameters).
   std::vector<Tensor> base;
   for (const auto& v : inputs) base.push_back(v.value().clone());
-  // Analytic gradients: one backward with seed w.
+  // Analytic gradients: one backward with seed w. The inputs' own gradients come back afterwards,
+  // whatever happens: a gradcheck leaves its inputs as it found them.
+  struct KeepGrads {
+    std::vector<Variable> vars;
+    std::vector<Tensor> grads;
+    ~KeepGrads() {
+      for (size_t i = 0; i < vars.size(); ++i) vars[i].set_grad(grads[i]);
+    }
+  } keep{inputs, {}};
+  for (const Variable& v : inputs) keep.grads.push_back(v.grad());
   current_tape().clear();
   for (Variable v : inputs) v.zero_grad();  // handles share the variable
   MONE_ASSIGN_OR_RETURN(Variable out, fn(inputs));

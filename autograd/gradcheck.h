@@ -24,6 +24,7 @@ using GradcheckFn = std::function<StatusOr<Variable>(const std::vector<Variable>
 
 // OK when every checked gradient element satisfies |analytic - numeric| <= atol + rtol·|numeric|;
 // otherwise an error naming the input, the element, both values, and how many elements failed.
+// The inputs keep their values and gradients: nothing of the check is left in them.
 Status gradcheck(const GradcheckFn& fn, const std::vector<Variable>& inputs, const GradcheckOptions& options = {});
 
 }  // namespace mone::autograd

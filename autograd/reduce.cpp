@@ -12,8 +12,8 @@ using ReduceBackward = StatusOr<Tensor> (*)(const Tensor& grad_out, const Shape&
 
 Variable record_reduction(const char* op, const Variable& x, Tensor y, ReduceBackward backward) {
   Variable out(std::move(y));
-  record(op, {x}, {out}, {},
-         [shape = x.shape(), backward](const TensorList& g, const TensorList&) -> StatusOr<TensorList> {
+  record(op, {x}, {out}, NothingSaved{},
+         [shape = x.shape(), backward](const TensorList& g, const NothingSaved&) -> StatusOr<TensorList> {
            MONE_ASSIGN_OR_RETURN(Tensor gx, backward(g[0], shape));
            return TensorList{gx};
          });

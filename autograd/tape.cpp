@@ -23,39 +23,41 @@ bool grad_enabled() { return tls_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(tls_grad_enabled) { tls_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { tls_grad_enabled = previous_; }
 
-void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, TensorList saved,
-            BackwardFn backward) {
-  tls_tape.record(std::move(op), std::move(inputs), std::move(outputs), std::move(saved), std::move(backward));
-}
-
 Status backward(const Variable& loss, const Tensor& seed) { return tls_tape.backward(loss, seed); }
 
-void Tape::record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, TensorList saved,
+bool Tape::should_record(const std::vector<Variable>& inputs) {
+  if (!tls_grad_enabled) return false;
+  for (const auto& v : inputs) {
+    if (v.defined() && v.requires_grad()) return true;
+  }
+  return false;
+}
+
+void Tape::record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, NamedTensors saved,
                   BackwardFn backward) {
-  if (!tls_grad_enabled) return;
-  bool any = false;
-  for (const auto& v : inputs) any = any || (v.defined() && v.requires_grad());
-  if (!any) return;
+  if (!should_record(inputs)) return;
   for (auto& v : outputs) {
     v.impl()->requires_grad = true;
     v.impl()->is_leaf = false;
   }
   TapeEntry entry{std::move(op), std::move(inputs), std::move(outputs), {}, std::move(backward)};
-  for (auto& t : saved) {
+  for (auto& [name, t] : saved) {
     const uint64_t version = t.defined() ? t.version() : 0;
-    entry.saved.push_back({std::move(t), version});
+    entry.saved.push_back({name, std::move(t), version});
   }
   entries_.push_back(std::move(entry));
 }
 
 Status accumulate_grad(Variable& v, const Tensor& g) {
-  if (!v.has_grad()) {
-    // A leaf keeps its own copy: a backward may hand the same tensor to several inputs.
-    v.set_grad(v.is_leaf() ? g.clone() : g);
+  VariableImpl& impl = *v.impl();
+  if (!impl.grad.defined()) {  // the first contribution, kept as it is (never written: it may be shared)
+    v.set_grad(g);
     return absl::OkStatus();
   }
-  MONE_ASSIGN_OR_RETURN(Tensor sum, ops::add(v.grad(), g));
-  v.set_grad(std::move(sum));
+  if (impl.grad_owned) return ops::add_into(impl.grad, g);
+  MONE_ASSIGN_OR_RETURN(Tensor sum, ops::add(impl.grad, g));
+  impl.grad = std::move(sum);
+  impl.grad_owned = true;
   return absl::OkStatus();
 }
 
@@ -68,19 +70,16 @@ Status Tape::run_entry(TapeEntry& entry) {
   }
   if (!any) return absl::OkStatus();  // nothing downstream of this op reached the loss
 
-  TensorList saved;
-  for (size_t i = 0; i < entry.saved.size(); ++i) {
-    const SavedTensor& s = entry.saved[i];
+  for (const SavedTensor& s : entry.saved) {
     if (s.tensor.defined() && s.tensor.version() != s.version) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "backward of ", entry.op, ": saved tensor ", i, " (", s.tensor.describe(),
+          "backward of ", entry.op, ": saved tensor ", s.name, " (", s.tensor.describe(),
           ") was modified in place after the forward saved it (version ", s.version, ", now ",
           s.tensor.version(), "); compute on a copy instead"));
     }
-    saved.push_back(s.tensor);
   }
 
-  MONE_ASSIGN_OR_RETURN(TensorList grads, entry.backward(grad_outputs, saved));
+  MONE_ASSIGN_OR_RETURN(TensorList grads, entry.backward(grad_outputs));
   if (grads.size() != entry.inputs.size()) {
     return absl::InternalError(absl::StrCat("backward of ", entry.op, " returned ", grads.size(),
                                             " gradients for ", entry.inputs.size(), " inputs"));

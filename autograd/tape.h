@@ -1,5 +1,10 @@
 // The tape: every differentiable op called through autograd appends one entry (op name, inputs,
 // outputs, the tensors saved for backward, and a closure calling the op's public backward).
+//
+// Saved state is named, never positional: an autograd function hands record() a struct (the op's
+// forward struct, or a small struct of its own) and its backward reads that struct's fields by
+// name. The struct lists its tensors, with their names, in `NamedTensors tensors() const`, which
+// the tape uses only for the version check below.
 // backward(loss) seeds d loss = 1, walks the entries in reverse and accumulates input gradients;
 // then the tape is cleared and the saved tensors are freed.
 //
@@ -21,13 +26,20 @@
 namespace mone::autograd {
 
 using TensorList = std::vector<Tensor>;
-// (grads of the outputs, the saved tensors) -> grads of the inputs, one per input, in order;
-// an undefined Tensor means "no gradient for this input".
-using BackwardFn = std::function<StatusOr<TensorList>(const TensorList& grad_outputs, const TensorList& saved)>;
+using NamedTensors = std::vector<std::pair<const char*, Tensor>>;
+// grads of the outputs -> grads of the inputs, one per input, in order; an undefined Tensor means
+// "no gradient for this input". The closure holds the saved state (see record below).
+using BackwardFn = std::function<StatusOr<TensorList>(const TensorList& grad_outputs)>;
 
 struct SavedTensor {
+  const char* name;      // the field of the saved state
   Tensor tensor;
   uint64_t version = 0;  // the storage version when saved
+};
+
+// The saved state of an op that needs none.
+struct NothingSaved {
+  NamedTensors tensors() const { return {}; }
 };
 
 struct TapeEntry {
@@ -40,10 +52,12 @@ struct TapeEntry {
 
 class Tape {
  public:
-  // Appends an entry when grad mode is on and some input requires grad; then marks the outputs
-  // as non-leaf variables that require grad. Otherwise records nothing.
-  void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs,
-              TensorList saved, BackwardFn backward);
+  // Whether record() would append an entry: grad mode is on and some input requires grad.
+  static bool should_record(const std::vector<Variable>& inputs);
+  // Appends an entry when should_record(inputs); then marks the outputs as non-leaf variables
+  // that require grad. Otherwise records nothing. `saved` names the tensors `backward` reads.
+  void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, NamedTensors saved,
+              BackwardFn backward);
   // Backpropagates from `loss` (a one-element variable, seeded with 1, unless `seed` is given with
   // loss's shape) through every entry, then clears the tape.
   Status backward(const Variable& loss, const Tensor& seed = Tensor());
@@ -60,9 +74,18 @@ class Tape {
 
 // The calling thread's tape.
 Tape& current_tape();
-// Records on the current tape (see Tape::record).
-void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, TensorList saved,
-            BackwardFn backward);
+// Records on the current tape (see Tape::record): `saved` is the op's named state (a struct with
+// `NamedTensors tensors() const`), and backward(grad_outputs, saved) returns the inputs' grads.
+template <typename State, typename Backward>
+void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, State saved,
+            Backward backward) {
+  if (!Tape::should_record(inputs)) return;
+  NamedTensors tensors = saved.tensors();
+  current_tape().record(std::move(op), std::move(inputs), std::move(outputs), std::move(tensors),
+                        [saved = std::move(saved), backward = std::move(backward)](const TensorList& grads) {
+                          return backward(grads, saved);
+                        });
+}
 // backward on the current tape.
 Status backward(const Variable& loss, const Tensor& seed = Tensor());
 
@@ -79,7 +102,9 @@ class NoGradGuard {
   bool previous_;
 };
 
-// grad := grad + g (a new tensor; gradients are never modified in place, so aliasing is safe).
+// grad := grad + g. The first contribution is kept as it is; the second makes a new tensor that
+// the variable owns; later ones are added into it in place. A gradient that may be shared with
+// another variable is therefore never written (see VariableImpl::grad_owned).
 Status accumulate_grad(Variable& v, const Tensor& g);
 
 }  // namespace mone::autograd

@@ -20,6 +20,10 @@ struct VariableImpl {
   bool requires_grad = false;
   bool retain_grad = false;
   bool is_leaf = true;
+  // The grad tensor belongs to this variable alone (accumulation made it), so a further
+  // contribution may be added into it in place. A gradient handed over by a backward may be
+  // shared (add's backward gives both inputs one tensor): it is never written.
+  bool grad_owned = false;
   std::string name;
 };
 
@@ -34,8 +38,11 @@ class Variable {
   void set_value(Tensor value);
   const Tensor& grad() const { return impl_->grad; }
   bool has_grad() const { return impl_->grad.defined(); }
-  void set_grad(Tensor grad) { impl_->grad = std::move(grad); }
-  void zero_grad() { impl_->grad = Tensor(); }
+  void set_grad(Tensor grad) {
+    impl_->grad = std::move(grad);
+    impl_->grad_owned = false;
+  }
+  void zero_grad() { set_grad(Tensor()); }
 
   bool requires_grad() const { return impl_->requires_grad; }
   void set_requires_grad(bool r) { impl_->requires_grad = r; }

@@ -61,10 +61,10 @@ struct Variant {
 };
 
 void run_variant(const Problem& p, const Variant& v, bool backward) {
-  auto f = value_or_die(ops::mone_ffn_forward(p.x, p.w_gate, p.w_up, p.w_down, v.k_n, Activation::kSilu, v.strategy));
+  const ops::MoneFfnConfig c{v.k_n, Activation::kSilu, v.strategy, TopkBackward::kHard};
+  auto f = value_or_die(ops::mone_ffn_forward(p.x, Tensor(), p.w_gate, p.w_up, p.w_down, c));
   if (!backward) return;
-  value_or_die(ops::mone_ffn_backward(p.dy, Tensor(), p.x, p.w_gate, p.w_up, p.w_down, f, TopkBackward::kHard,
-                                      v.strategy, Activation::kSilu));
+  value_or_die(ops::mone_ffn_backward(p.dy, Tensor(), p.x, Tensor(), p.w_gate, p.w_up, p.w_down, f, c));
 }
 
 // Reads a buffer three times the size of the last-level cache, so the next call finds its weights

@@ -116,7 +116,7 @@ void bench_attention(int runs) {
     ops::AttentionForward f = value_or_die(ops::attention(q, k, v));
     const auto [t_fwd, t_bwd] = median_seconds(
         runs, [&] { f = value_or_die(ops::attention(q, k, v)); },
-        [&] { value_or_die(ops::attention_backward(go, q, k, v, f.probs)); });
+        [&] { value_or_die(ops::attention_backward(go, q, k, v, f)); });
     const double flops = 12.0 * c.b * c.h * c.t * c.t * c.hd;
     std::printf("| %ld | %ld | %ld | %ld | %ld | %.2f | %.2f | %.2f | %.1f |\n", c.b, c.t, c.h, c.hkv, c.hd, t_fwd * 1e3,
                 t_bwd * 1e3, (t_fwd + t_bwd) * 1e3, flops / (t_fwd + t_bwd) * 1e-9);
@@ -128,14 +128,7 @@ void bench_attention(int runs) {
 
 int main(int argc, char** argv) {
   int runs = 7;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[++i]));
-    } else {
-      std::fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
-      return 2;
-    }
-  }
+  if (!bench::parse_runs(argc, argv, &runs)) return 2;
   print_machine();
   bench_matmul(runs);
   bench_attention(runs);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -25,6 +27,20 @@ inline double seconds(const std::function<void()>& fn) {
 inline double median(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// The command line of a benchmark that takes only [--runs N]: sets *runs (at least 1) and returns
+// true, or prints the usage and returns false on anything else.
+inline bool parse_runs(int argc, char** argv, int* runs) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+      *runs = std::max(1, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: %s [--runs N]\n", argv[0]);
+      return false;
+    }
+  }
+  return true;
 }
 
 // "model name" from /proc/cpuinfo.

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/file_io.h"
 #include "models/spec.h"
 #include "train/bench.h"
 #include "train/machine.h"
@@ -22,21 +23,32 @@ void add_bench_command(CLI::App& app) {
   CLI::App* t = bench->add_subcommand("train", "Time training steps (forward, backward, AdamW) on random tokens");
   t->add_option("--config", args->config, "A train spec (its model, batch size and sequence length)");
   t->add_option("--model", args->model, "A model spec (instead of --config)");
-  t->add_option("--batch-size", args->options.batch_size, "Sequences per step (default: the config's, else 16)");
-  t->add_option("--seq-len", args->options.seq_len, "Tokens per sequence (default: the config's, else 64)");
-  t->add_option("--steps", args->options.steps, "Timed steps (after warmup)");
-  t->add_option("--warmup", args->options.warmup_steps, "Untimed warmup steps");
-  t->add_option("--threads", args->threads, "OpenMP/BLAS threads (0: all cores)");
-  t->add_option("--vocab-size", args->vocab_size, "Override the model's vocabulary");
-  t->add_option("--peak-flops", args->options.peak_flops, "Peak FLOP/s for MFU (0: measure sgemm 512^3)");
+  t->footer(
+      "Random tokens, no data needed; nothing is written. Results belong in docs/PERF.md. Example:\n"
+      "  mone bench train --config configs/train/tiny_mone.textproto --steps 5 --warmup 1");
+  t->add_option("--batch-size", args->options.batch_size, "Sequences per step (default: the config's, else 16)")
+      ->check(at_least(1));
+  t->add_option("--seq-len", args->options.seq_len, "Tokens per sequence (default: the config's, else 64)")
+      ->check(at_least(1));
+  t->add_option("--steps", args->options.steps, "Timed steps (after warmup)")->check(at_least(1))->capture_default_str();
+  t->add_option("--warmup", args->options.warmup_steps, "Untimed warmup steps")->check(at_least(0))->capture_default_str();
+  t->add_option("--threads", args->threads, "OpenMP/BLAS threads (0: all cores)")->check(at_least(0))->capture_default_str();
+  t->add_option("--vocab-size", args->vocab_size, "Override the model's vocabulary")->check(at_least(1));
+  t->add_option("--peak-flops", args->options.peak_flops, "Peak FLOP/s for MFU (0: measure sgemm 512^3)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  t->add_option("--save-step", args->options.save_step_dir,
+                "Also write the step's initial weights (config.json, model.safetensors) and batch "
+                "(batch.safetensors) to this folder, for scripts/bench_vs_torch.sh");
   t->add_flag("--json", args->json, "One JSON object instead of text");
   set_command_action(t, [args, t]() -> Status {
     proto::ModelSpec spec;
     if (!args->config.empty()) {
       MONE_ASSIGN_OR_RETURN(proto::TrainSpec ts, train::load_train_spec(args->config));
-      if (!ts.has_model()) {
-        MONE_ASSIGN_OR_RETURN(*ts.mutable_model(), models::load_model_spec(ts.model_spec()));
-      }
+      ts.clear_train_data();  // the benchmark draws random tokens: the spec's data need not exist
+      ts.clear_val_data();
+      ts.clear_tokenizer();
+      MONE_RETURN_IF_ERROR(train::inline_model(ts, args->config, parent_dir(train::absolute_path(args->config))));
       spec = ts.model();
       if (t->count("--batch-size") == 0) args->options.batch_size = ts.batch_size();
       if (t->count("--seq-len") == 0) args->options.seq_len = ts.seq_len();

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/usage.h"
 #include "core/status.h"
 
 namespace mone::cli {
@@ -29,20 +30,23 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 // mone eval --checkpoint DIR --data DIR: CE loss, perplexity, auxiliary losses, gradients.
 void add_eval_command(CLI::App& app);
+// mone runs RUN_DIR...: checkpoints and metrics of run directories.
+void add_runs_command(CLI::App& app);
+// mone import --from DIR --out DIR: a Hugging Face MoE model as a mone model (docs/INTEROP.md).
+void add_import_command(CLI::App& app);
+// mone export --checkpoint DIR --to DIR: a mone model as a Hugging Face transformers model.
+void add_export_command(CLI::App& app);
 
 // Makes `run` the action of subcommand `cmd`; CLI11 calls it once cmd's flags are parsed.
 // A failed Status prints "mone <cmd>: <message>" to stderr and makes `mone` exit with 1
-// (CLI::RuntimeError: main() turns it into the exit code and prints nothing more).
+// (CLI::RuntimeError: run_command_line turns it into the exit code and prints nothing more).
+// Messages therefore never start with the command's name themselves.
 inline void set_command_action(CLI::App* cmd, std::function<Status()> run) {
   cmd->callback([cmd, run = std::move(run)] {
     const Status status = run();
     if (status.ok()) return;
-    std::string name = cmd->get_name();  // "bench train", not just "train"
-    for (const CLI::App* p = cmd->get_parent(); p != nullptr && p->get_parent() != nullptr; p = p->get_parent()) {
-      name = p->get_name() + " " + name;
-    }
-    std::cerr << "mone " << name << ": " << status.message() << "\n";
-    throw CLI::RuntimeError(1);
+    std::cerr << command_name(*cmd) << ": " << status.message() << "\n";
+    throw CLI::RuntimeError(kExitFailed);
   });
 }
 

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "core/file_io.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpoint/safetensors.h"
 #include "train/checkpointing.h"
@@ -35,43 +37,57 @@ struct EvalFlags {
   bool json = false;
 };
 
-// The batch size and sequence length the checkpoint was trained with (when it records its train
-// spec; a bare model directory does not).
-std::optional<proto::TrainSpec> trained_spec(const std::string& dir) {
+// What the checkpoint records of its training (a bare model directory records nothing).
+struct Trained {
+  proto::TrainSpec spec;  // its batch size and sequence length are eval's defaults
+  int64_t step = 0;
+};
+std::optional<Trained> trained_state(const std::string& dir) {
   StatusOr<train::TrainerState> state = train::read_trainer_state(dir);
   if (!state.ok()) return std::nullopt;
   StatusOr<proto::TrainSpec> spec = train::parse_train_spec(state->train_spec_text, dir);
   if (!spec.ok()) return std::nullopt;
-  return *spec;
+  return Trained{*spec, state->step};
 }
 
+std::string full_precision(double x) { return absl::StrFormat("%.17g", x); }
+
+// Metadata: enough to recompute the file (checkpoint, step, data, B, T, batches) and the loss
+// at full precision.
 Status write_grads(const std::string& path, const models::ParameterList& params, const train::EvalResult& r,
-                   int64_t B, int64_t T) {
-  std::vector<std::pair<std::string, Tensor>> grads;
+                   const std::string& checkpoint, const std::optional<Trained>& trained,
+                   const std::vector<std::string>& data, int64_t B, int64_t T) {
+  std::vector<Tensor> grads;
   for (const auto& p : params) {
     if (p.param.has_grad()) {
-      grads.emplace_back(p.name, p.param.grad());
-    } else {  // no batch reached it (an idle expert): its gradient is zero
+      grads.push_back(p.param.grad());
+    } else {  // no batch reached it: its gradient is zero
       MONE_ASSIGN_OR_RETURN(Tensor zero, Tensor::zeros_like(p.param.value()));
-      grads.emplace_back(p.name, zero);
+      grads.push_back(zero);
     }
   }
-  return train::write_safetensors(path, grads,
+  return train::write_safetensors(path, models::checkpoint_tensors(params, grads),
                                   {{"what", "gradient of the mean total training loss"},
+                                   {"checkpoint", checkpoint},
+                                   {"step", trained ? std::to_string(trained->step) : "unknown"},
+                                   {"data", absl::StrJoin(data, ",")},
                                    {"batches", std::to_string(r.batches)},
                                    {"batch_size", std::to_string(B)},
                                    {"seq_len", std::to_string(T)},
-                                   {"loss", absl::StrCat(r.mean.loss)}});
+                                   {"loss", full_precision(r.mean.loss)},
+                                   {"ce", full_precision(r.mean.ce)}});
 }
 
 Status run_eval(const EvalFlags& f) {
   train::set_num_threads(f.threads);
+  const bool grads = !f.grads_out.empty();
+  if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
   std::string dir;
   MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, train::load_model_from_checkpoint(f.checkpoint, &dir));
   const proto::ModelSpec& spec = model->spec();
-  const std::optional<proto::TrainSpec> trained = trained_spec(dir);
-  const int64_t B = f.batch_size > 0 ? f.batch_size : trained ? trained->batch_size() : 8;
-  const int64_t T = f.seq_len > 0 ? f.seq_len : trained ? trained->seq_len() : spec.max_position_embeddings();
+  const std::optional<Trained> trained = trained_state(dir);
+  const int64_t B = f.batch_size > 0 ? f.batch_size : trained ? trained->spec.batch_size() : 8;
+  const int64_t T = f.seq_len > 0 ? f.seq_len : trained ? trained->spec.seq_len() : spec.max_position_embeddings();
   if (T > spec.max_position_embeddings()) {
     return absl::InvalidArgumentError(absl::StrCat("--seq-len ", T, " exceeds the model's max_position_embeddings (",
                                                    spec.max_position_embeddings(), ")"));
@@ -81,19 +97,27 @@ Status run_eval(const EvalFlags& f) {
     MONE_ASSIGN_OR_RETURN(std::vector<std::string> found, train::find_split_shards(d, "val"));
     paths.insert(paths.end(), found.begin(), found.end());
   }
-  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, train::EvalReader::open(paths, B, T));
+  // A batch size given by hand is taken as is; the trained one shrinks to fit small data.
+  std::string note;
+  MONE_ASSIGN_OR_RETURN(train::EvalReader reader, f.batch_size > 0 ? train::EvalReader::open(paths, B, T)
+                                                                    : train::open_eval_reader(paths, B, T, &note));
+  if (!note.empty()) std::fprintf(stderr, "note: %s\n", note.c_str());
   MONE_RETURN_IF_ERROR(reader.check_max_token(spec.vocab_size()));
+  if (f.batches > reader.num_batches()) {
+    return absl::OutOfRangeError(absl::StrCat("--batches ", f.batches, ": the data holds ", reader.num_batches(),
+                                              " full batches of ", reader.batch_size(), " x ", T,
+                                              " tokens; give at most that many (0: all of them)"));
+  }
 
-  const bool grads = !f.grads_out.empty();
   models::ParameterList params = model->parameters();
   train::zero_grads(params);
   MONE_ASSIGN_OR_RETURN(train::EvalResult r, train::evaluate(*model, reader, f.batches, grads));
-  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, B, T));
+  if (grads) MONE_RETURN_IF_ERROR(write_grads(f.grads_out, params, r, dir, trained, paths, reader.batch_size(), T));
 
   if (f.json) {
     nlohmann::ordered_json out = train::eval_result_json(r, "");
     out["checkpoint"] = dir;
-    out["batch_size"] = B;
+    out["batch_size"] = reader.batch_size();
     out["seq_len"] = T;
     if (grads) out["grads_out"] = f.grads_out;
     std::printf("%s\n", out.dump(2).c_str());
@@ -101,7 +125,7 @@ Status run_eval(const EvalFlags& f) {
   }
   std::printf("%s (%s): %lld batches of %lld x %lld = %lld tokens\n", dir.c_str(),
               spec.name().empty() ? "model" : spec.name().c_str(), static_cast<long long>(r.batches),
-              static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(r.tokens));
+              static_cast<long long>(reader.batch_size()), static_cast<long long>(T), static_cast<long long>(r.tokens));
   std::printf("  ce loss       %.6f\n  perplexity    %.4f\n", r.mean.ce, r.perplexity());
   std::printf("  load_balance  %.6f\n  z_loss        %.6f\n  neuron_loss   %.6f\n", r.mean.load_balance, r.mean.z_loss,
               r.mean.neuron_loss);
@@ -120,17 +144,24 @@ void add_eval_command(CLI::App& app) {
       "concatenated shards (inputs the first B·T as [B, T], targets shifted by one). A data\n"
       "directory contributes its *val*.bin shards (all *.bin when none is named so).\n"
       "Auxiliary losses that a model does not have read 0. Example:\n"
-      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 16");
+      "  mone eval --checkpoint runs/tiny_mone --data data/fortunes --batches 4");
   cmd->add_option("--checkpoint", f->checkpoint,
                   "A checkpoint directory (step_XXXXXXXX) or a run directory (its newest valid checkpoint)")
       ->required();
   cmd->add_option("--data", f->data, "Shards: directories, files or globs")->required();
-  cmd->add_option("--batch-size,-b", f->batch_size, "B: sequences per batch (default: as trained)");
-  cmd->add_option("--seq-len,-t", f->seq_len, "T: tokens per sequence (default: as trained)");
-  cmd->add_option("--batches,-n", f->batches, "Batches to evaluate (default: every full batch)");
+  cmd->add_option("--batch-size,-b", f->batch_size, "B: sequences per batch (default: as trained, else 8)")
+      ->check(at_least(1));
+  cmd->add_option("--seq-len,-t", f->seq_len,
+                  "T: tokens per sequence (default: as trained, else max_position_embeddings)")
+      ->check(at_least(1));
+  cmd->add_option("--batches,-n", f->batches, "Batches to evaluate, at most the data's full batches (0: all of them)")
+      ->check(at_least(0))
+      ->capture_default_str();
   cmd->add_option("--grads-out", f->grads_out,
-                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors");
-  cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)");
+                  "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (folder created)");
+  cmd->add_option("--threads", f->threads, "OpenMP and BLAS threads (0: every core)")
+      ->check(at_least(0))
+      ->capture_default_str();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   set_command_action(cmd, [f] { return run_eval(*f); });
 }

@@ -29,12 +29,6 @@ struct InspectOptions {
   int64_t seq_len = 0;  // 0: the spec's max_position_embeddings
 };
 
-// "MONE" -> "mone": config.json spells enum values in lower case.
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 nlohmann::json memory_json(const models::MemoryEstimate& m) {
   return {{"weights", m.weights},
           {"grads", m.grads},
@@ -49,7 +43,7 @@ nlohmann::json stats_json(const std::string& path, const ModelSpec& spec,
   return {
       {"spec", path},
       {"name", spec.name()},
-      {"ffn_type", lower(ModelSpec::FfnType_Name(spec.ffn_type()))},
+      {"ffn_type", models::lower_case(ModelSpec::FfnType_Name(spec.ffn_type()))},
       {"neuron_topk", models::effective_neuron_topk(spec)},
       {"total_params", st.total_params},
       {"embedding_params", st.embedding_params},
@@ -68,6 +62,7 @@ nlohmann::json stats_json(const std::string& path, const ModelSpec& spec,
       {"batch_size", st.batch_size},
       {"seq_len", st.seq_len},
       {"training_flops_per_token", st.training_flops_per_token},
+      {"straight_through_flops_per_token", st.straight_through_flops_per_token},
       {"training_flops_per_step", st.training_flops_per_token * static_cast<double>(st.batch_size) *
                                       static_cast<double>(st.seq_len)},
       {"activation_elements_per_token", st.activation_elements_per_token},
@@ -138,9 +133,14 @@ void print_table(const std::string& path, const ModelSpec& spec, const models::S
   const double tokens = static_cast<double>(st.batch_size) * static_cast<double>(st.seq_len);
   std::printf("\n  Training step: batch %lld x sequence %lld = %.0f tokens\n",
               static_cast<long long>(st.batch_size), static_cast<long long>(st.seq_len), tokens);
-  std::printf("  %-36s %12s   = 6 x %s matmul weights + 6·L·T·d attention\n", "FLOPs per token",
+  std::printf("  %-36s %12s   = 6 x %s matmul weights + 6·L·T·d attention", "FLOPs per token",
               format_flops(st.training_flops_per_token).c_str(),
               format_param_count(st.activated_matmul_params).c_str());
+  if (st.straight_through_flops_per_token > 0) {
+    std::printf("\n  %-36s %12s   + %s straight-through (dense up projection and neuron gradients)", "", "",
+                format_flops(st.straight_through_flops_per_token).c_str());
+  }
+  std::printf("\n");
   std::printf("  %-36s %12s\n\n", "FLOPs per step",
               format_flops(st.training_flops_per_token * tokens).c_str());
 
@@ -192,9 +192,11 @@ void add_inspect_command(CLI::App& app) {
                 "Print one JSON object (exact numbers, bytes) instead of a table");
   cmd->add_option("--batch-size,-b", opt->batch_size,
                   "Sequences per training step, for FLOPs and memory")
+      ->check(at_least(1))
       ->capture_default_str();
   cmd->add_option("--seq-len,-t", opt->seq_len,
-                  "Tokens per sequence (default: the spec's max_position_embeddings)");
+                  "Tokens per sequence (default: the spec's max_position_embeddings)")
+      ->check(at_least(1));
   set_command_action(cmd, [opt] { return run_inspect(*opt); });
 }
 

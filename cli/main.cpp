@@ -3,10 +3,12 @@
 // Adding a subcommand takes one new file and two lines: write cli/<name>_command.cpp with
 // `void add_<name>_command(CLI::App& app)`, declare it in cli/commands.h, and call it below.
 // Each subcommand runs from its own callback (set_command_action in commands.h), so main() only
-// builds the app and turns parse errors and failed commands into exit codes.
+// builds the app; run_command_line (cli/usage.h) turns usage errors and failed commands into
+// exit codes.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -15,9 +17,12 @@ int main(int argc, char** argv) {
       "without Python. Models are described by ModelSpec textprotos (configs/models/,\n"
       "docs/SPECS.md).",
       "mone"};
-  app.footer("Run `mone <command> --help` for a command's arguments and flags.");
+  app.footer(
+      "Run `mone <command> --help` for a command's arguments and flags.\n"
+      "Exit codes: 0 done; 1 the command failed (the message names the file, field or value);\n"
+      "2 usage error (unknown command or flag, missing or out-of-range flag value).");
   app.require_subcommand(1);
-  app.get_formatter()->column_width(32);
+  mone::cli::use_help_format(app);
 
   mone::cli::add_inspect_command(app);
   mone::cli::add_tokenizer_command(app);
@@ -25,13 +30,10 @@ int main(int argc, char** argv) {
   mone::cli::add_train_command(app);
   mone::cli::add_eval_command(app);
   mone::cli::add_generate_command(app);
+  mone::cli::add_runs_command(app);
+  mone::cli::add_import_command(app);
+  mone::cli::add_export_command(app);
   mone::cli::add_bench_command(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Error& e) {
-    // --help, bad flags (printed by CLI11) and failed commands (already printed) end here.
-    return app.exit(e);
-  }
-  return 0;
+  return mone::cli::run_command_line(app, argc, argv);
 }

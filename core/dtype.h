@@ -1,35 +1,15 @@
 // Element types and devices. The dtype is chosen at run time, so one binary tests f32, f64, bf16.
+// Plain C++17 (no Abseil): cuda/*.cu include it for DType and bf16 in launcher signatures.
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <string>
+
+#include "core/bf16.h"
 
 namespace mone {
 
 enum class DType : uint8_t { kF32, kF64, kBF16, kI32, kI64 };
-
-// bfloat16: the top 16 bits of an IEEE float32. Conversion rounds to nearest even.
-struct bf16 {
-  uint16_t bits = 0;
-  bf16() = default;
-  explicit bf16(float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {  // NaN stays a quiet NaN
-      bits = static_cast<uint16_t>((u >> 16) | 0x40);
-    } else {
-      u += 0x7fffu + ((u >> 16) & 1u);
-      bits = static_cast<uint16_t>(u >> 16);
-    }
-  }
-  explicit operator float() const {
-    uint32_t u = static_cast<uint32_t>(bits) << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-  }
-};
 
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
@@ -52,7 +32,9 @@ struct Device {
   static Device cuda(int i = 0) { return {DeviceType::kCUDA, i}; }
   bool is_cpu() const { return type == DeviceType::kCPU; }
   bool is_cuda() const { return type == DeviceType::kCUDA; }
-  bool operator==(const Device&) const = default;
+  // Written out (not `= default`) so the header stays C++17: the .cu files include it.
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
   std::string to_string() const;
 };
 

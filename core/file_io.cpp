@@ -135,6 +135,16 @@ Status make_directories(const std::string& dir) {
   return absl::OkStatus();
 }
 
+Status prepare_output_file(const std::string& path) {
+  const std::string dir = parent_dir(path);
+  MONE_RETURN_IF_ERROR(make_directories(dir));
+  if (std::filesystem::is_directory(path)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": is a directory; give a file name"));
+  }
+  if (::access(dir.c_str(), W_OK) != 0) return errno_status(errno, "write into", dir);
+  return absl::OkStatus();
+}
+
 Status remove_tree(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);

@@ -50,6 +50,10 @@ Status fsync_dir(const std::string& path);
 StatusOr<std::vector<std::string>> list_directory(const std::string& dir);
 // mkdir -p.
 Status make_directories(const std::string& dir);
+// For a file about to be written by work that takes a while: creates its folder (mkdir -p) and
+// checks that the folder is writable and that `path` is not a directory, so a bad output path
+// fails before the work, not after it. Errors name the path.
+Status prepare_output_file(const std::string& path);
 // rm -rf; a path that does not exist is fine.
 Status remove_tree(const std::string& path);
 

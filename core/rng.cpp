@@ -3,6 +3,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/cuda_random.h"
+
 namespace mone {
 
 std::array<uint32_t, 4> philox4x32(uint64_t seed, uint64_t counter) {
@@ -70,7 +72,14 @@ void fill_dispatch(Tensor& t, uint64_t offset, F&& draw) {
 }  // namespace
 
 void Generator::fill_normal(Tensor& t, double mean, double stddev) {
-  MONE_CHECK(t.device().is_cpu() && t.is_contiguous()) << "fill_normal on " << t.describe();
+  MONE_CHECK(t.is_contiguous()) << "fill_normal on " << t.describe();
+  if (t.device().is_cuda()) {
+    MONE_CHECK_OK(cuda_random::fill_normal(t.raw_data(), t.dtype(), t.numel(), t.device().index, seed_, offset_,
+                                           mean, stddev));
+    offset_ += t.numel();
+    t.bump_version();
+    return;
+  }
   auto draw = [&](uint64_t i) { return mean + stddev * normal_at(seed_, i); };
   fill_dispatch(t, offset_, draw);
   offset_ += t.numel();
@@ -78,7 +87,14 @@ void Generator::fill_normal(Tensor& t, double mean, double stddev) {
 }
 
 void Generator::fill_uniform(Tensor& t, double lo, double hi) {
-  MONE_CHECK(t.device().is_cpu() && t.is_contiguous()) << "fill_uniform on " << t.describe();
+  MONE_CHECK(t.is_contiguous()) << "fill_uniform on " << t.describe();
+  if (t.device().is_cuda()) {
+    MONE_CHECK_OK(cuda_random::fill_uniform(t.raw_data(), t.dtype(), t.numel(), t.device().index, seed_, offset_, lo,
+                                            hi));
+    offset_ += t.numel();
+    t.bump_version();
+    return;
+  }
   auto draw = [&](uint64_t i) { return lo + (hi - lo) * uniform_at(seed_, i); };
   fill_dispatch(t, offset_, draw);
   offset_ += t.numel();

@@ -1,7 +1,8 @@
 // A seeded, counter-based random number generator (Philox4x32-10, Salmon et al. 2011).
 //
 // Element i of a draw is a pure function of (seed, offset + i): the numbers are the same on any
-// thread count and, later, on the GPU. A Generator is just (seed, offset); drawing n numbers
+// thread count. CUDA tensors draw from cuRAND's Philox instead: same (seed, offset) bookkeeping and
+// distribution, other numbers (core/cuda_random.h). A Generator is just (seed, offset); drawing n numbers
 // advances the offset by n, and saving the pair in a checkpoint resumes the stream exactly.
 #pragma once
 
@@ -25,7 +26,10 @@ class Generator {
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
 
-  // Fill a contiguous CPU f32/f64 tensor; OpenMP-parallel, same values on any thread count.
+  // Fill a contiguous f32/f64/bf16 tensor. On the CPU: OpenMP-parallel, same values on any thread
+  // count. On CUDA: cuRAND's Philox on the device (core/cuda_random.h), same distribution, not the
+  // CPU's bits; a cuRAND failure there aborts with the call named (the tensor exists, so the
+  // device does: a failure is not the user's).
   void fill_normal(Tensor& t, double mean = 0.0, double stddev = 1.0);
   void fill_uniform(Tensor& t, double lo = 0.0, double hi = 1.0);
   double uniform();  // one draw

@@ -3,20 +3,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/cpu_memory.h"
 #include "core/cuda_memory.h"
 
 namespace mone {
 
-namespace {
-constexpr size_t kCpuAlignment = 64;  // a cache line; also what AVX-512 loads want
-}
-
 StatusOr<std::shared_ptr<Storage>> Storage::allocate(size_t nbytes, Device device) {
   void* data = nullptr;
   if (device.is_cpu()) {
-    size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    if (rounded == 0) rounded = kCpuAlignment;
-    data = std::aligned_alloc(kCpuAlignment, rounded);
+    data = cpu_memory::allocate(nbytes);
     if (data == nullptr) {
       return absl::ResourceExhaustedError(absl::StrCat("out of CPU memory allocating ", nbytes, " bytes"));
     }
@@ -28,7 +23,7 @@ StatusOr<std::shared_ptr<Storage>> Storage::allocate(size_t nbytes, Device devic
 
 Storage::~Storage() {
   if (device_.is_cpu()) {
-    std::free(data_);
+    cpu_memory::release(data_, nbytes_);
   } else {
     cuda_memory::release(data_, nbytes_, device_.index);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_join.h"
+#include "core/cuda_memory.h"
 
 namespace mone {
 
@@ -138,6 +139,20 @@ void copy_strided_cpu(const Tensor& src, void* dst, DType dst_dtype) {
   });
 }
 
+// Writes the view `src` into the dense tensor `dst` of the same shape and device, converting the
+// dtype: the CPU loop, or the strided copy kernel of core/cuda_copy.h on CUDA.
+Status copy_strided_same_device(const Tensor& src, const Tensor& dst) {
+  if (dst.device().is_cpu()) {
+    copy_strided_cpu(src, dst.raw_data(), dst.dtype());
+    return absl::OkStatus();
+  }
+  if (src.is_contiguous() && src.dtype() == dst.dtype()) {
+    return copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(), src.nbytes());
+  }
+  return cuda_memory::convert_strided(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), src.shape(),
+                                      src.strides(), src.device().index);
+}
+
 }  // namespace
 
 double read_as_double(const Tensor& t, int64_t i) {
@@ -159,12 +174,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   Tensor out = value_or_die(empty(shape_, dtype_, device_), "Tensor::clone");
-  if (device_.is_cpu()) {
-    copy_strided_cpu(*this, out.raw_data(), dtype_);
-  } else {
-    MONE_CHECK(is_contiguous()) << "clone of a strided CUDA view is not supported yet";
-    MONE_CHECK_OK(copy_bytes(out.raw_data(), device_, raw_data(), device_, nbytes()));
-  }
+  MONE_CHECK_OK(copy_strided_same_device(*this, out));
   return out;
 }
 
@@ -228,11 +238,8 @@ StatusOr<Tensor> Tensor::to(Device device) const {
 
 StatusOr<Tensor> Tensor::to(DType dtype) const {
   if (dtype == dtype_) return *this;
-  if (!device_.is_cpu()) {
-    return absl::UnimplementedError(absl::StrCat("dtype conversion of ", describe(), ": only on the CPU so far"));
-  }
-  Tensor out = empty_cpu(shape_, dtype);
-  copy_strided_cpu(*this, out.raw_data(), dtype);
+  MONE_ASSIGN_OR_RETURN(Tensor out, empty(shape_, dtype, device_));
+  MONE_RETURN_IF_ERROR(copy_strided_same_device(*this, out));
   return out;
 }
 
@@ -240,15 +247,15 @@ Status Tensor::copy_from(const Tensor& src) const {
   if (src.shape() != shape_) {
     return absl::InvalidArgumentError(absl::StrCat("copy_from: ", src.describe(), " into ", describe()));
   }
-  if (device_.is_cpu() && src.device().is_cpu() && is_contiguous()) {
-    copy_strided_cpu(src, raw_data(), dtype_);
-  } else {
-    if (!is_contiguous() || src.dtype() != dtype_) {
-      return absl::UnimplementedError(absl::StrCat("copy_from: ", src.describe(), " into ", describe()));
-    }
-    Tensor s = src.contiguous();
-    MONE_RETURN_IF_ERROR(copy_bytes(raw_data(), device_, s.raw_data(), s.device(), nbytes()));
+  if (!is_contiguous()) {
+    return absl::UnimplementedError(absl::StrCat("copy_from: ", src.describe(), " into the strided view ", describe()));
   }
+  // Across devices, the values travel in their own dtype and are converted on arrival.
+  Tensor s = src;
+  if (src.device() != device_) {
+    MONE_ASSIGN_OR_RETURN(s, src.to(device_));
+  }
+  MONE_RETURN_IF_ERROR(copy_strided_same_device(s, *this));
   bump_version();
   return absl::OkStatus();
 }

@@ -1,7 +1,8 @@
 // Tensor: a view (shape, strides, offset, dtype) over shared, reference-counted Storage.
 //
 // Views are free: reshape of a contiguous tensor, transpose and slice share the storage.
-// contiguous() copies only when the view is not already dense row-major. Element access on the
+// contiguous() copies only when the view is not already dense row-major (on CUDA with the strided
+// copy kernel of core/cuda_copy.h). Element access on the
 // CPU goes through data<T>(), which checks the dtype.
 #pragma once
 
@@ -75,11 +76,14 @@ class Tensor {
   // Elements [start, end) along `dim` (a view).
   StatusOr<Tensor> slice(int64_t dim, int64_t start, int64_t end) const;
   StatusOr<Tensor> to(Device device) const;
-  StatusOr<Tensor> to(DType dtype) const;  // CPU conversion through double
+  // Any dtype to any other, on the tensor's own device (CUDA through core/cuda_copy.h's kernel);
+  // values pass through double, bf16 rounds to nearest even.
+  StatusOr<Tensor> to(DType dtype) const;
   Tensor clone() const;                    // a contiguous copy on the same device
 
   // ---- in-place writes (each bumps the storage version; a Tensor is a handle, so these are const) ----
-  Status copy_from(const Tensor& src) const;  // same shape; any dtype/device pair the copier supports
+  // Same shape, any dtype and device; `this` must be dense (src may be any view).
+  Status copy_from(const Tensor& src) const;
   void fill_(double value) const;       // CPU only
   void bump_version() const { storage_->bump_version(); }
   uint64_t version() const { return storage_->version(); }

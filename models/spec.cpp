@@ -5,7 +5,9 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -30,12 +32,23 @@ using proto::ModelSpec;
 // occurs in the text at or before the reported position, we point at its last such occurrence.
 class ParseErrors : public google::protobuf::io::ErrorCollector {
  public:
+  struct Position {
+    int line, column;  // zero-based; column in bytes
+    bool operator<(const Position& o) const {
+      return line != o.line ? line < o.line : column < o.column;
+    }
+  };
+  struct Error {
+    std::optional<Position> at;  // none when protobuf knows no position
+    std::string message;
+  };
+
   explicit ParseErrors(const std::string& text) : lines_(absl::StrSplit(text, '\n')) {}
 
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (line < 0) {  // protobuf knows no position
-      errors_.push_back(message);
+      errors_.push_back({std::nullopt, message});
       return;
     }
     std::optional<Position> best;
@@ -43,25 +56,11 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
       const std::optional<Position> found = last_occurrence(word, {line, column});
       if (found && (!best || *best < *found)) best = found;
     }
-    const Position at = best.value_or(Position{line, column});
-    errors_.push_back(absl::StrCat(at.line + 1, ":", at.column + 1, ": ", message));
+    errors_.push_back({best.value_or(Position{line, column}), message});
   }
   void AddWarning(int line, google::protobuf::io::ColumnNumber column,
                   const std::string& message) override {}
-  std::string joined() const { return absl::StrJoin(errors_, "; "); }
-  bool empty() const { return errors_.empty(); }
-
- private:
-  struct Position {
-    int line, column;  // zero-based
-    bool operator<(const Position& o) const {
-      return line != o.line ? line < o.line : column < o.column;
-    }
-  };
-
-  static bool is_word_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  }
+  const std::vector<Error>& errors() const { return errors_; }
 
   // The "..."-quoted words of `message` that look like identifiers (field or enum value names).
   static std::vector<std::string> quoted_identifiers(const std::string& message) {
@@ -75,6 +74,11 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
       }
     }
     return words;
+  }
+
+ private:
+  static bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   }
 
   // The last whole-word occurrence of `word` that starts at or before `limit`.
@@ -94,8 +98,35 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
   }
 
   std::vector<std::string> lines_;
-  std::vector<std::string> errors_;
+  std::vector<Error> errors_;
 };
+
+// The enum field called `name` anywhere inside messages of type `d` (nested messages included).
+const google::protobuf::FieldDescriptor* find_enum_field(const google::protobuf::Descriptor* d,
+                                                         const std::string& name) {
+  std::vector<const google::protobuf::Descriptor*> todo = {d};
+  for (size_t i = 0; i < todo.size(); ++i) {
+    for (int f = 0; f < todo[i]->field_count(); ++f) {
+      const google::protobuf::FieldDescriptor* field = todo[i]->field(f);
+      if (field->enum_type() != nullptr && field->name() == name) return field;
+      const google::protobuf::Descriptor* m = field->message_type();
+      if (m != nullptr && std::find(todo.begin(), todo.end(), m) == todo.end()) todo.push_back(m);
+    }
+  }
+  return nullptr;
+}
+
+// For `Unknown enumeration value of "x" for field "f".`: the enum field f, and the value x.
+struct UnknownEnum {
+  const google::protobuf::FieldDescriptor* field = nullptr;
+  std::string value;
+};
+UnknownEnum unknown_enum(const std::string& message, const google::protobuf::Descriptor* d) {
+  if (message.rfind("Unknown enumeration value", 0) != 0) return {};
+  const std::vector<std::string> words = ParseErrors::quoted_identifiers(message);
+  if (words.size() != 2) return {};
+  return {find_enum_field(d, words[1]), words[0]};
+}
 
 // "<source>: field <name> = <value>: <why>"
 template <typename T>
@@ -157,6 +188,28 @@ Status validate_attention(const ModelSpec& s, const std::string& src) {
   MONE_RETURN_IF_ERROR(require_positive_real(src, "rope_theta", s.rope_theta()));
   MONE_RETURN_IF_ERROR(
       require_positive(src, "max_position_embeddings", s.max_position_embeddings()));
+  if (!(s.clip_qkv() >= 0) || !std::isfinite(s.clip_qkv())) {
+    return field_error(src, "clip_qkv", s.clip_qkv(), "must be a finite number >= 0 (0: no clamp)");
+  }
+  return absl::OkStatus();
+}
+
+// Which blocks are dense: decoder_sparse_step and mlp_only_layers.
+Status validate_layer_kinds(const ModelSpec& s, const std::string& src) {
+  MONE_RETURN_IF_ERROR(require_positive(src, "decoder_sparse_step", s.decoder_sparse_step()));
+  std::set<int64_t> seen;
+  for (int64_t layer : s.mlp_only_layers()) {
+    if (layer < 0 || layer >= s.num_hidden_layers()) {
+      return field_error(src, "mlp_only_layers", layer,
+                         absl::StrCat("must be a layer index in [0, num_hidden_layers = ", s.num_hidden_layers(), ")"));
+    }
+    if (!seen.insert(layer).second) return field_error(src, "mlp_only_layers", layer, "is listed twice");
+  }
+  if (has_experts(s) && num_dense_layers(s) > 0 && s.intermediate_size() <= 0) {
+    return field_error(src, "intermediate_size", s.intermediate_size(),
+                       absl::StrCat("must be > 0: ", num_dense_layers(s),
+                                    " layer(s) are dense SwiGLUs (decoder_sparse_step, mlp_only_layers)"));
+  }
   return absl::OkStatus();
 }
 
@@ -182,6 +235,9 @@ Status validate_experts(const ModelSpec& s, const std::string& src) {
                                     "moe_intermediate_size = ",
                                     D, "; set neuron_topk >= 1"));
   }
+  if (s.shared_expert_gate() && s.num_shared_experts() < 1) {
+    return field_error(src, "shared_expert_gate", "true", "needs num_shared_experts >= 1 (it gates their output)");
+  }
   if (s.sparsify_shared_expert()) {
     if (s.ffn_type() != ModelSpec::MONE) {
       return field_error(src, "sparsify_shared_expert", "true",
@@ -199,12 +255,14 @@ Status validate_experts(const ModelSpec& s, const std::string& src) {
 // Parameter counts must fit comfortably in int64 (spec_stats counts them exactly).
 Status validate_magnitude(const ModelSpec& s, const std::string& src) {
   const long double V = s.vocab_size(), d = s.hidden_size(), L = s.num_hidden_layers();
-  long double ffn = 3.0L * d * s.intermediate_size();
+  long double moe = 0;
   if (has_experts(s)) {
-    ffn = 3.0L * d * s.moe_intermediate_size() * s.num_experts() +
+    moe = 3.0L * d * s.moe_intermediate_size() * s.num_experts() +
           3.0L * d * shared_expert_width(s) * s.num_shared_experts();
   }
-  const long double approx = 2 * V * d + L * (4 * d * d + ffn) + s.max_position_embeddings();
+  const long double ffn = static_cast<long double>(num_moe_layers(s)) * moe +
+                          static_cast<long double>(num_dense_layers(s)) * 3.0L * d * s.intermediate_size();
+  const long double approx = 2 * V * d + L * 4 * d * d + ffn + s.max_position_embeddings();
   constexpr long double kLimit = 1e15L;
   if (approx > kLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -232,6 +290,24 @@ int64_t shared_expert_width(const proto::ModelSpec& spec) {
 
 bool has_experts(const proto::ModelSpec& spec) {
   return spec.ffn_type() == ModelSpec::MOE || spec.ffn_type() == ModelSpec::MONE;
+}
+
+bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer) {
+  if (!has_experts(spec) || spec.decoder_sparse_step() < 1) return false;
+  for (int64_t dense : spec.mlp_only_layers()) {
+    if (dense == layer) return false;
+  }
+  return (layer + 1) % spec.decoder_sparse_step() == 0;
+}
+
+int64_t num_moe_layers(const proto::ModelSpec& spec) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < spec.num_hidden_layers(); ++i) n += is_moe_layer(spec, i);
+  return n;
+}
+
+int64_t num_dense_layers(const proto::ModelSpec& spec) {
+  return spec.num_hidden_layers() - num_moe_layers(spec);
 }
 
 int64_t effective_neuron_topk(const proto::ModelSpec& spec) {
@@ -266,6 +342,7 @@ Status validate_model_spec(const proto::ModelSpec& spec, const std::string& sour
   } else {
     MONE_RETURN_IF_ERROR(validate_experts(spec, src));
   }
+  MONE_RETURN_IF_ERROR(validate_layer_kinds(spec, src));
   MONE_RETURN_IF_ERROR(
       require_loss_weight(src, "router_aux_loss_coef", spec.router_aux_loss_coef()));
   MONE_RETURN_IF_ERROR(require_loss_weight(src, "router_z_loss_coef", spec.router_z_loss_coef()));
@@ -275,17 +352,69 @@ Status validate_model_spec(const proto::ModelSpec& spec, const std::string& sour
   return validate_magnitude(spec, src);
 }
 
-Status merge_textproto(const std::string& text, const std::string& source_name,
+Status merge_textproto(const std::string& text_in, const std::string& source_name,
                        google::protobuf::Message* message) {
-  ParseErrors errors(text);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.MergeFromString(text, message)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source_name, ":",
-        errors.empty() ? absl::StrCat(" not a ", message->GetDescriptor()->name(), " textproto") : errors.joined()));
+  // Parse (not Merge) into a fresh message, so a singular field given twice is an error; then
+  // merge that into `message`. An enum value in another letter case ("sigmoid", as config.json
+  // writes it) is rewritten to its name and the text parsed again.
+  std::string text = text_in;
+  const google::protobuf::Descriptor* d = message->GetDescriptor();
+  for (;;) {
+    ParseErrors errors(text);
+    google::protobuf::TextFormat::Parser parser;
+    parser.RecordErrorsTo(&errors);
+    std::unique_ptr<google::protobuf::Message> parsed(message->New());
+    if (parser.ParseFromString(text, parsed.get())) {
+      message->MergeFrom(*parsed);
+      return absl::OkStatus();
+    }
+    if (errors.errors().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(source_name, ": not a ", d->name(), " textproto"));
+    }
+    const ParseErrors::Error& first = errors.errors().front();
+    const UnknownEnum bad = unknown_enum(first.message, d);
+    const google::protobuf::EnumValueDescriptor* value =
+        bad.field ? find_enum_value(bad.field->enum_type(), bad.value) : nullptr;
+    if (value != nullptr && first.at) {  // e.g. "sigmoid": write SIGMOID there and parse again
+      std::vector<std::string> lines = absl::StrSplit(text, '\n');
+      lines[first.at->line].replace(first.at->column, bad.value.size(), value->name());
+      text = absl::StrJoin(lines, "\n");
+      continue;
+    }
+    std::vector<std::string> messages;
+    for (const ParseErrors::Error& e : errors.errors()) {
+      std::string m = e.at ? absl::StrCat(e.at->line + 1, ":", e.at->column + 1, ": ", e.message) : e.message;
+      const UnknownEnum u = unknown_enum(e.message, d);
+      if (u.field) absl::StrAppend(&m, " Allowed: ", enum_value_names(u.field->enum_type()), " (any letter case).");
+      messages.push_back(m);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", absl::StrJoin(messages, "; ")));
   }
-  return absl::OkStatus();
+}
+
+const google::protobuf::EnumValueDescriptor* find_enum_value(const google::protobuf::EnumDescriptor* type,
+                                                             std::string_view name) {
+  for (int i = 0; i < type->value_count(); ++i) {
+    const std::string& n = type->value(i)->name();
+    if (n.size() == name.size() &&
+        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+        })) {
+      return type->value(i);
+    }
+  }
+  return nullptr;
+}
+
+std::string enum_value_names(const google::protobuf::EnumDescriptor* type) {
+  std::vector<std::string> names;
+  for (int i = 0; i < type->value_count(); ++i) names.push_back(type->value(i)->name());
+  return absl::StrJoin(names, ", ");
+}
+
+std::string lower_case(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 StatusOr<proto::ModelSpec> parse_model_spec(const std::string& text,
@@ -314,7 +443,7 @@ std::string model_spec_to_text(const proto::ModelSpec& spec) {
   using Field = google::protobuf::FieldDescriptor;
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const Field* f = descriptor->field(i);
-    if (reflection->HasField(full, f)) continue;
+    if (f->is_repeated() || reflection->HasField(full, f)) continue;  // a list is written when not empty
     switch (f->cpp_type()) {
       case Field::CPPTYPE_INT64:
         reflection->SetInt64(&full, f, f->default_value_int64());

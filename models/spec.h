@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "proto/model.pb.h"
@@ -18,9 +19,20 @@ namespace mone::models {
 StatusOr<proto::ModelSpec> load_model_spec(const std::string& path);
 
 // Merges textproto `text` into `message` (any protobuf message: ModelSpec, TrainSpec, ...).
-// Errors read "<source_name>:<line>:<column>: <what>", pointing at the culprit.
+// Errors read "<source_name>:<line>:<column>: <what>", pointing at the culprit. A singular field
+// given twice in `text` is an error (it is not "last one wins"). Enum values may be written in
+// any letter case (`hidden_act: sigmoid`, as config.json spells them); an unknown one is an error
+// that lists the allowed values.
 Status merge_textproto(const std::string& text, const std::string& source_name,
                        google::protobuf::Message* message);
+
+// The value of enum `type` called `name` in any letter case ("straight_through"), or nullptr.
+const google::protobuf::EnumValueDescriptor* find_enum_value(const google::protobuf::EnumDescriptor* type,
+                                                             std::string_view name);
+// "SILU, SIGMOID": the value names of an enum, for messages.
+std::string enum_value_names(const google::protobuf::EnumDescriptor* type);
+// "STRAIGHT_THROUGH" -> "straight_through", config.json's spelling.
+std::string lower_case(std::string s);
 
 // Parses `text` as a ModelSpec textproto and validates it; `source_name` (a file name, or
 // "<string>") prefixes every error message.
@@ -42,6 +54,13 @@ int64_t effective_neuron_topk(const proto::ModelSpec& spec);
 // Neurons kept per token in each shared expert: K_N when sparsify_shared_expert, else D_s.
 int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec);
 bool has_experts(const proto::ModelSpec& spec);  // ffn_type is MOE or MONE
+// Whether block `layer` (from 0) routes its tokens to experts: has_experts, (layer + 1) a multiple
+// of decoder_sparse_step, and layer not in mlp_only_layers. Every other block of a MOE/MONE spec
+// is a dense SwiGLU of width intermediate_size (Qwen2-MoE's rule).
+bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer);
+int64_t num_moe_layers(const proto::ModelSpec& spec);
+// Blocks whose feed-forward is a dense SwiGLU: num_hidden_layers - num_moe_layers.
+int64_t num_dense_layers(const proto::ModelSpec& spec);
 
 // The spec as textproto, every field written out (defaults included), in field-number order.
 std::string model_spec_to_text(const proto::ModelSpec& spec);

@@ -26,11 +26,10 @@ int64_t routed_active_per_slot(const ModelSpec& s) {
 // Activated matmul weights M (lm_head included, norms and embedding lookup excluded).
 int64_t activated_matmul_params(const ModelSpec& s) {
   const ParamBreakdown p = count_params(s);
-  const int64_t L = s.num_hidden_layers();
   int64_t m = p.attention + p.router + p.dense_ffn + s.vocab_size() * s.hidden_size();
   if (has_experts(s)) {
-    m += L * (s.num_experts_per_tok() * routed_active_per_slot(s) +
-              s.num_shared_experts() * shared_active_per_expert(s));
+    m += num_moe_layers(s) * (s.num_experts_per_tok() * routed_active_per_slot(s) +
+                              s.num_shared_experts() * shared_active_per_expert(s));
   }
   return m;
 }
@@ -68,14 +67,17 @@ ParamBreakdown count_params(const ModelSpec& s) {
   p.embed_tokens = V * d;
   p.lm_head = s.tie_word_embeddings() ? 0 : V * d;
   p.attention = L * (2 * d * d + 2 * d * kv_width);
+  if (s.attention_qkv_bias()) p.attention += L * (d + 2 * kv_width);
+  if (s.attention_output_bias()) p.attention += L * d;
   p.norms = L * 2 * d + d;
+  if (s.qk_norm()) p.norms += L * (d + kv_width);
+  const int64_t L_moe = num_moe_layers(s);
   if (has_experts(s)) {
-    p.router = L * s.num_experts() * d;
-    p.routed_experts = L * s.num_experts() * 3 * d * s.moe_intermediate_size();
-    p.shared_experts = L * s.num_shared_experts() * 3 * d * shared_expert_width(s);
-  } else {
-    p.dense_ffn = L * 3 * d * s.intermediate_size();
+    p.router = L_moe * (s.num_experts() + (s.shared_expert_gate() ? 1 : 0)) * d;
+    p.routed_experts = L_moe * s.num_experts() * 3 * d * s.moe_intermediate_size();
+    p.shared_experts = L_moe * s.num_shared_experts() * 3 * d * shared_expert_width(s);
   }
+  p.dense_ffn = (L - L_moe) * 3 * d * s.intermediate_size();
   return p;
 }
 
@@ -85,36 +87,39 @@ int64_t count_activated_params(const ModelSpec& s) {
          p.lm_head + p.norms;
 }
 
-double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
-  const double d = s.hidden_size(), L = s.num_hidden_layers(), T = seq_len;
-  double flops = 6.0 * activated_matmul_params(s) + 6.0 * L * T * d;
-  if (s.ffn_type() == ModelSpec::MONE && s.neuron_topk_backward() == ModelSpec::STRAIGHT_THROUGH) {
-    const double kn = effective_neuron_topk(s);
-    flops += 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
-    if (s.sparsify_shared_expert()) {
-      flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
-    }
-  }
+double straight_through_flops_per_token(const ModelSpec& s) {
+  if (s.ffn_type() != ModelSpec::MONE || s.neuron_topk_backward() != ModelSpec::STRAIGHT_THROUGH) return 0.0;
+  // Only the MoE layers (decoder_sparse_step / mlp_only_layers may leave some dense).
+  const double d = s.hidden_size(), L = num_moe_layers(s), kn = effective_neuron_topk(s);
+  double flops = 8.0 * d * (s.moe_intermediate_size() - kn) * s.num_experts_per_tok() * L;
+  if (s.sparsify_shared_expert()) flops += 8.0 * d * (shared_expert_width(s) - kn) * s.num_shared_experts() * L;
   return flops;
 }
 
-double activation_elements_per_token(const ModelSpec& s, int64_t seq_len) {
-  const double d = s.hidden_size(), V = s.vocab_size(), T = seq_len;
+double training_flops_per_token(const ModelSpec& s, int64_t seq_len) {
+  const double d = s.hidden_size(), L = s.num_hidden_layers(), T = seq_len;
+  return 6.0 * activated_matmul_params(s) + 6.0 * L * T * d + straight_through_flops_per_token(s);
+}
+
+double activation_elements_per_token(const ModelSpec& s) {
+  const double d = s.hidden_size(), V = s.vocab_size();
   const double kv_width = num_kv_heads(s) * head_dim(s);
-  double layer = 4 * d + 2 * kv_width + s.num_attention_heads() * T  // attention block
-                 + 2 * d;                                            // ffn input and its norm
+  double layer = 4 * d + 2 * kv_width + s.num_attention_heads()  // attention block
+                 + 2 * d;                                        // ffn input and its norm
+  if (s.qk_norm()) layer += d + kv_width;
+  if (s.clip_qkv() > 0) layer += d + 2 * kv_width;
+  double moe = 0;
   if (has_experts(s)) {
     const double D = s.moe_intermediate_size();
     const bool gathered =
         s.ffn_type() == ModelSpec::MONE && s.mone_strategy() == ModelSpec::GATHERED;
     const double n = gathered ? effective_neuron_topk(s) : D;
     const double Ds = shared_expert_width(s), ns = shared_expert_neuron_topk(s);
-    layer += 2.0 * s.num_experts() + s.num_experts_per_tok() * (2 * d + 2 * D + 2 * n) +
-             s.num_shared_experts() * (2 * Ds + 2 * ns);
-  } else {
-    layer += 4.0 * s.intermediate_size();
+    moe = 2.0 * s.num_experts() + s.num_experts_per_tok() * (2 * d + 2 * D + 2 * n) +
+          s.num_shared_experts() * (2 * Ds + 2 * ns) + (s.shared_expert_gate() ? 2 * d + 1 : 0);
   }
-  return s.num_hidden_layers() * layer + 2 * d + 2 * V;
+  const double dense = 4.0 * s.intermediate_size();
+  return s.num_hidden_layers() * layer + num_moe_layers(s) * moe + num_dense_layers(s) * dense + 2 * d + 2 * V;
 }
 
 StatusOr<SpecStats> compute_spec_stats(const ModelSpec& spec, int64_t batch_size, int64_t seq_len) {
@@ -137,7 +142,8 @@ StatusOr<SpecStats> compute_spec_stats(const ModelSpec& spec, int64_t batch_size
   st.batch_size = batch_size;
   st.seq_len = seq_len;
   st.training_flops_per_token = training_flops_per_token(spec, seq_len);
-  st.activation_elements_per_token = activation_elements_per_token(spec, seq_len);
+  st.straight_through_flops_per_token = straight_through_flops_per_token(spec);
+  st.activation_elements_per_token = activation_elements_per_token(spec);
   const double activations = st.activation_elements_per_token * batch_size * seq_len;
   st.memory_f32 = memory_estimate(st.total_params, activations, /*bf16=*/false);
   st.memory_bf16 = memory_estimate(st.total_params, activations, /*bf16=*/true);

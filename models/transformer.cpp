@@ -13,10 +13,11 @@ namespace mone::models {
 
 namespace {
 
-FfnConfig ffn_config(const proto::ModelSpec& s) {
+// The FFN of a routed block (moe) or of a dense one (the spec's intermediate_size).
+FfnConfig ffn_config(const proto::ModelSpec& s, bool moe) {
   FfnConfig c;
   c.d = s.hidden_size();
-  if (!has_experts(s)) {
+  if (!moe) {
     c.width = s.intermediate_size();
   } else {
     c.experts = s.num_experts();
@@ -27,6 +28,7 @@ FfnConfig ffn_config(const proto::ModelSpec& s) {
     c.shared_width = shared_expert_width(s);
     c.shared_neuron_topk = shared_expert_neuron_topk(s);
     c.norm_topk_prob = s.norm_topk_prob();
+    c.shared_expert_gate = s.shared_expert_gate();
   }
   c.act = s.hidden_act() == proto::ModelSpec::SIGMOID ? ops::Activation::kSigmoid : ops::Activation::kSilu;
   c.estimator = s.neuron_topk_backward() == proto::ModelSpec::STRAIGHT_THROUGH ? ops::TopkBackward::kStraightThrough
@@ -64,7 +66,11 @@ StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpe
   m->embed_ = normal_parameter({V, d}, dtype, gen, std, "model.embed_tokens.weight");
   m->params_.push_back({m->embed_.name(), m->embed_});
   AttentionConfig ac{d, spec.num_attention_heads(), num_kv_heads(spec), spec.rope_theta()};
-  const FfnConfig fc = ffn_config(spec);
+  ac.qkv_bias = spec.attention_qkv_bias();
+  ac.output_bias = spec.attention_output_bias();
+  ac.qk_norm = spec.qk_norm();
+  ac.norm_eps = spec.rms_norm_eps();
+  ac.clip_qkv = spec.clip_qkv();
   for (int64_t i = 0; i < L; ++i) {
     const std::string prefix = absl::StrCat("model.layers.", i, ".");
     Block b;
@@ -74,10 +80,10 @@ StatusOr<std::unique_ptr<Transformer>> Transformer::create(const proto::ModelSpe
     b.attention->collect(m->params_);
     b.post_attention_norm = constant_parameter({d}, dtype, 1.0, prefix + "post_attention_layernorm.weight");
     m->params_.push_back({b.post_attention_norm.name(), b.post_attention_norm});
-    if (has_experts(spec)) {
-      b.ffn = std::make_unique<MoeFfn>(fc, dtype, gen, std, out_std, prefix + "mlp.");
+    if (is_moe_layer(spec, i)) {
+      b.ffn = std::make_unique<MoeFfn>(ffn_config(spec, true), dtype, gen, std, out_std, prefix + "mlp.");
     } else {
-      b.ffn = std::make_unique<DenseFfn>(fc, dtype, gen, std, out_std, prefix + "mlp.");
+      b.ffn = std::make_unique<DenseFfn>(ffn_config(spec, false), dtype, gen, std, out_std, prefix + "mlp.");
     }
     b.ffn->collect(m->params_);
     m->blocks_.push_back(std::move(b));

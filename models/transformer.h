@@ -1,5 +1,5 @@
-// The transformer: token embedding, pre-norm blocks (attention, then a dense or MoE/MoNE FFN),
-// a final RMSNorm and the LM head, built from a ModelSpec.
+// The transformer: token embedding, pre-norm blocks (attention, then a dense or MoE/MoNE FFN;
+// spec.h's is_moe_layer says which), a final RMSNorm and the LM head, built from a ModelSpec.
 //
 //   h   = x + Attn(RMSNorm(x))
 //   out = h + Ffn(RMSNorm(h))

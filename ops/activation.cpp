@@ -1,14 +1,18 @@
 #include "ops/activation.h"
 
-#include "ops/arg_checks.h"
+#include "cuda/activation.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/activation.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
 namespace {
 
-StatusOr<Tensor> activation(const char* op, cpu::Activation act, const Tensor& x_in) {
+StatusOr<Tensor> activation(const char* op, Activation act, const Tensor& x_in) {
   MONE_RETURN_IF_ERROR(check_float(op, x_in, "x"));
   const Tensor x = x_in.contiguous();
   MONE_ASSIGN_OR_RETURN(Tensor y, new_tensor(x.shape(), x.dtype(), x.device()));
@@ -19,13 +23,19 @@ StatusOr<Tensor> activation(const char* op, cpu::Activation act, const Tensor& x
       });
       return y;
     case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::activation_forward<scalar_t>(act, x.data<scalar_t>(), x.numel(),
+                                                                                y.data<scalar_t>(),
+                                                                                cuda::current_stream()),
+                                             op));
+      });
+      return y;
   }
   return y;
 }
 
 // `in` is y for sigmoid and x for silu (see cpu::activation_backward).
-StatusOr<Tensor> activation_backward(const char* op, cpu::Activation act, const Tensor& grad_out_in,
+StatusOr<Tensor> activation_backward(const char* op, Activation act, const Tensor& grad_out_in,
                                      const Tensor& in_in, const char* in_name) {
   MONE_RETURN_IF_ERROR(check_float_same_shape(op, {{"grad_out", &grad_out_in}, {in_name, &in_in}}));
   const Tensor g = grad_out_in.contiguous(), in = in_in.contiguous();
@@ -38,21 +48,27 @@ StatusOr<Tensor> activation_backward(const char* op, cpu::Activation act, const 
       });
       return grad_x;
     case DeviceType::kCUDA:
-      return unsupported_device(op, in.device());
+      MONE_DISPATCH_CUDA_FLOAT(in.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::activation_backward<scalar_t>(act, g.data<scalar_t>(), in.data<scalar_t>(), in.numel(),
+                                                grad_x.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_x;
   }
   return grad_x;
 }
 
 }  // namespace
 
-StatusOr<Tensor> sigmoid(const Tensor& x) { return activation("sigmoid", cpu::Activation::kSigmoid, x); }
-StatusOr<Tensor> silu(const Tensor& x) { return activation("silu", cpu::Activation::kSilu, x); }
+StatusOr<Tensor> sigmoid(const Tensor& x) { return activation("sigmoid", Activation::kSigmoid, x); }
+StatusOr<Tensor> silu(const Tensor& x) { return activation("silu", Activation::kSilu, x); }
 
 StatusOr<Tensor> sigmoid_backward(const Tensor& grad_out, const Tensor& y) {
-  return activation_backward("sigmoid_backward", cpu::Activation::kSigmoid, grad_out, y, "y");
+  return activation_backward("sigmoid_backward", Activation::kSigmoid, grad_out, y, "y");
 }
 StatusOr<Tensor> silu_backward(const Tensor& grad_out, const Tensor& x) {
-  return activation_backward("silu_backward", cpu::Activation::kSilu, grad_out, x, "x");
+  return activation_backward("silu_backward", Activation::kSilu, grad_out, x, "x");
 }
 
 StatusOr<Tensor> swiglu(const Tensor& gate_in, const Tensor& up_in) {
@@ -66,7 +82,13 @@ StatusOr<Tensor> swiglu(const Tensor& gate_in, const Tensor& up_in) {
       });
       return y;
     case DeviceType::kCUDA:
-      return unsupported_device("swiglu", gate.device());
+      MONE_DISPATCH_CUDA_FLOAT(gate.dtype(), "swiglu", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::swiglu_forward<scalar_t>(gate.data<scalar_t>(), up.data<scalar_t>(),
+                                                                            gate.numel(), y.data<scalar_t>(),
+                                                                            cuda::current_stream()),
+                                             "swiglu"));
+      });
+      return y;
   }
   return y;
 }
@@ -86,7 +108,14 @@ StatusOr<SwigluGrads> swiglu_backward(const Tensor& grad_out_in, const Tensor& g
       });
       return grads;
     case DeviceType::kCUDA:
-      return unsupported_device("swiglu_backward", gate.device());
+      MONE_DISPATCH_CUDA_FLOAT(gate.dtype(), "swiglu_backward", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::swiglu_backward<scalar_t>(g.data<scalar_t>(), gate.data<scalar_t>(), up.data<scalar_t>(),
+                                            gate.numel(), grads.grad_gate.data<scalar_t>(),
+                                            grads.grad_up.data<scalar_t>(), cuda::current_stream()),
+            "swiglu_backward"));
+      });
+      return grads;
   }
   return grads;
 }

@@ -2,8 +2,12 @@
 // B batch, Tq query rows, Tk key rows, H query heads, Hkv kv heads, hd head dim.
 #include "ops/attention.h"
 
+#include "cuda/attention.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/cpu/attention.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -26,6 +30,18 @@ StatusOr<cpu::AttentionDims> attention_dims(const char* op, const Tensor& q, con
   return cpu::AttentionDims{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3)};
 }
 
+// The CUDA kernels are compiled for head dims up to cuda::kAttentionMaxHeadDim.
+StatusOr<cuda::AttentionDims> cuda_dims(const char* op, const cpu::AttentionDims& d) {
+  if (d.hd > cuda::kAttentionMaxHeadDim) {
+    return absl::UnimplementedError(absl::StrCat(op, ": head dim ", d.hd, " is above ", cuda::kAttentionMaxHeadDim,
+                                                 ", the largest the CUDA kernels take"));
+  }
+  return cuda::AttentionDims{d.b, d.tq, d.tk, d.h, d.hkv, d.hd};
+}
+
+// The row logsumexp is kept in the accumulation type: f64 for f64, f32 for f32 and bf16.
+DType lse_dtype(DType input) { return input == DType::kF64 ? DType::kF64 : DType::kF32; }
+
 }  // namespace
 
 StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in) {
@@ -33,29 +49,43 @@ StatusOr<AttentionForward> attention(const Tensor& q_in, const Tensor& k_in, con
   const Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
   AttentionForward f;
   MONE_ASSIGN_OR_RETURN(f.out, new_tensor(q.shape(), q.dtype(), q.device()));
-  MONE_ASSIGN_OR_RETURN(f.probs, new_tensor({d.b, d.h, d.tq, d.tk}, q.dtype(), q.device()));
+  MONE_ASSIGN_OR_RETURN(f.lse, new_tensor({d.b, d.h, d.tq}, lse_dtype(q.dtype()), q.device()));
   switch (q.device().type) {
     case DeviceType::kCPU:
       MONE_DISPATCH_FLOAT(q.dtype(), "attention", {
-        cpu::attention_forward<scalar_t>(f.out.data<scalar_t>(), f.probs.data<scalar_t>(), q.data<scalar_t>(),
+        cpu::attention_forward<scalar_t>(f.out.data<scalar_t>(), f.lse.data<scalar_t>(), q.data<scalar_t>(),
                                          k.data<scalar_t>(), v.data<scalar_t>(), d);
       });
       return f;
-    case DeviceType::kCUDA:
-      return unsupported_device("attention", q.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const cuda::AttentionDims cd, cuda_dims("attention", d));
+      MONE_DISPATCH_CUDA_FLOAT(q.dtype(), "attention", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::attention_forward(f.out.data<scalar_t>(), f.lse.data<float>(), q.data<scalar_t>(),
+                                    k.data<scalar_t>(), v.data<scalar_t>(), cd, cuda::current_stream()),
+            "attention"));
+      });
+      return f;
+    }
   }
   return f;
 }
 
 StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Tensor& q_in, const Tensor& k_in,
-                                            const Tensor& v_in, const Tensor& probs_in) {
+                                            const Tensor& v_in, const AttentionForward& forward) {
   const char* op = "attention_backward";
   MONE_ASSIGN_OR_RETURN(cpu::AttentionDims d, attention_dims(op, q_in, k_in, v_in));
-  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_out", &grad_out_in}, {"q", &q_in}, {"probs", &probs_in}}));
+  MONE_RETURN_IF_ERROR(check_same(op, {{"grad_out", &grad_out_in}, {"q", &q_in}, {"forward.out", &forward.out}}));
   MONE_RETURN_IF_ERROR(check_shape(op, grad_out_in, q_in.shape(), "grad_out"));
-  MONE_RETURN_IF_ERROR(check_shape(op, probs_in, {d.b, d.h, d.tq, d.tk}, "probs"));
+  MONE_RETURN_IF_ERROR(check_shape(op, forward.out, q_in.shape(), "forward.out"));
+  MONE_RETURN_IF_ERROR(check_shape(op, forward.lse, {d.b, d.h, d.tq}, "forward.lse"));
+  MONE_RETURN_IF_ERROR(check_dtype(op, forward.lse, lse_dtype(q_in.dtype()), "forward.lse"));
+  if (forward.lse.device() != q_in.device()) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": forward.lse is on another device: ",
+                                                   describe_args({{"q", &q_in}, {"forward.lse", &forward.lse}})));
+  }
   const Tensor grad_out = grad_out_in.contiguous(), q = q_in.contiguous(), k = k_in.contiguous(),
-               v = v_in.contiguous(), probs = probs_in.contiguous();
+               v = v_in.contiguous(), out = forward.out.contiguous(), lse = forward.lse.contiguous();
   AttentionGrads g;
   MONE_ASSIGN_OR_RETURN(g.grad_q, new_tensor(q.shape(), q.dtype(), q.device()));
   MONE_ASSIGN_OR_RETURN(g.grad_k, new_tensor(k.shape(), k.dtype(), k.device()));
@@ -65,11 +95,23 @@ StatusOr<AttentionGrads> attention_backward(const Tensor& grad_out_in, const Ten
       MONE_DISPATCH_FLOAT(q.dtype(), op, {
         cpu::attention_backward<scalar_t>(g.grad_q.data<scalar_t>(), g.grad_k.data<scalar_t>(),
                                           g.grad_v.data<scalar_t>(), grad_out.data<scalar_t>(), q.data<scalar_t>(),
-                                          k.data<scalar_t>(), v.data<scalar_t>(), probs.data<scalar_t>(), d);
+                                          k.data<scalar_t>(), v.data<scalar_t>(), out.data<scalar_t>(),
+                                          lse.data<scalar_t>(), d);
       });
       return g;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, q.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const cuda::AttentionDims cd, cuda_dims(op, d));
+      MONE_ASSIGN_OR_RETURN(Tensor delta, new_tensor({d.b, d.h, d.tq}, DType::kF32, q.device()));
+      MONE_DISPATCH_CUDA_FLOAT(q.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::attention_backward(g.grad_q.data<scalar_t>(), g.grad_k.data<scalar_t>(), g.grad_v.data<scalar_t>(),
+                                     delta.data<float>(), grad_out.data<scalar_t>(), q.data<scalar_t>(),
+                                     k.data<scalar_t>(), v.data<scalar_t>(), out.data<scalar_t>(),
+                                     lse.data<float>(), cd, cuda::current_stream()),
+            op));
+      });
+      return g;
+    }
   }
   return g;
 }

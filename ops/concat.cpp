@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "cuda/concat.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 
 namespace mone::ops {
@@ -32,7 +35,6 @@ StatusOr<Tensor> concat(const std::vector<Tensor>& parts_in, int64_t dim) {
     out_shape[dim] += p.size(dim);
   }
   MONE_ASSIGN_OR_RETURN(Tensor out, new_tensor(out_shape, first.dtype(), first.device()));
-  if (!first.device().is_cpu()) return unsupported_device("concat", first.device());
   // View every tensor as [outer, size(dim) * inner] and copy row blocks.
   int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < dim; ++i) outer *= out_shape[i];
@@ -42,9 +44,17 @@ StatusOr<Tensor> concat(const std::vector<Tensor>& parts_in, int64_t dim) {
   int64_t col = 0;
   for (const auto& p : parts) {
     const int64_t row = p.size(dim) * inner;
-    for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(static_cast<char*>(out.raw_data()) + (o * out_row + col) * es,
-                  static_cast<const char*>(p.raw_data()) + o * row * es, row * es);
+    char* dst = static_cast<char*>(out.raw_data()) + col * es;
+    switch (first.device().type) {
+      case DeviceType::kCPU:
+        for (int64_t o = 0; o < outer; ++o) {
+          std::memcpy(dst + o * out_row * es, static_cast<const char*>(p.raw_data()) + o * row * es, row * es);
+        }
+        break;
+      case DeviceType::kCUDA:
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::concat_part(dst, out_row * es, p.raw_data(), row * es, outer, cuda::current_stream()), "concat"));
+        break;
     }
     col += row;
   }

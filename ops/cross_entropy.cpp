@@ -2,9 +2,13 @@
 
 #include <vector>
 
-#include "ops/arg_checks.h"
+#include "cuda/cross_entropy.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/cross_entropy.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -22,13 +26,7 @@ Status check_logits_and_targets(const char* op, const Tensor& logits, const Tens
         op, ": expected logits [N, V] with V >= 1 and targets [N] on the same device; ", describe_args(args)));
   }
   const int64_t V = logits.size(1);
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(targets, V, ignore_index));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": targets[", bad->position, "] = ", bad->value,
-                                                   " is outside [0, V = ", V, ") and is not ignore_index ",
-                                                   ignore_index, "; ", describe_args(args)));
-  }
-  return absl::OkStatus();
+  return check_indices(op, targets, "targets", {V, "V", ignore_index, "ignore_index", describe_args(args)});
 }
 
 }  // namespace
@@ -58,8 +56,22 @@ StatusOr<CrossEntropyForward> cross_entropy(const Tensor& logits_in, const Tenso
       fwd.loss.fill_(fwd.count == 0 ? 0.0 : total / fwd.count);
       return fwd;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device("cross_entropy", logits.device());
+    case DeviceType::kCUDA: {
+      // C, the counted rows, from a host copy of the targets (the struct carries it to the backward).
+      MONE_ASSIGN_OR_RETURN(const Tensor host_targets, targets.to(Device::cpu()));
+      const Tensor t_host = index_as_i64(host_targets);
+      for (int64_t r = 0; r < N; ++r) fwd.count += t_host.data<int64_t>()[r] != ignore_index;
+      MONE_ASSIGN_OR_RETURN(const Tensor t, targets.contiguous().to(DType::kI64));
+      MONE_ASSIGN_OR_RETURN(Tensor row_loss, new_tensor({N}, DType::kF64, logits.device()));
+      MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), "cross_entropy", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::cross_entropy_forward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(), N, V, ignore_index,
+                                                  fwd.count, fwd.lse.data<scalar_t>(), row_loss.data<double>(),
+                                                  fwd.loss.data<scalar_t>(), cuda::current_stream()),
+            "cross_entropy"));
+      });
+      return fwd;
+    }
   }
   return fwd;
 }
@@ -88,8 +100,17 @@ StatusOr<Tensor> cross_entropy_backward(const Tensor& grad_loss, const Tensor& l
       });
       return grad_logits;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, logits.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const Tensor t, targets.contiguous().to(DType::kI64));
+      MONE_DISPATCH_CUDA_FLOAT(logits.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::cross_entropy_backward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(), lse.data<scalar_t>(),
+                                                   N, V, ignore_index, grad_loss.data<scalar_t>(), count,
+                                                   grad_logits.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_logits;
+    }
   }
   return grad_logits;
 }

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 
-#include "ops/arg_checks.h"
+#include "cuda/embedding.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/embedding.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -17,12 +21,7 @@ Status check_ids(const char* op, const Tensor& ids, int64_t V, Device device) {
     return absl::InvalidArgumentError(
         absl::StrCat(op, ": ids is ", ids.describe(), ", expected device ", device.to_string()));
   }
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(ids, V));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": ids", position_string(ids.shape(), bad->position), " = ",
-                                                   bad->value, " is outside the vocabulary [0, V = ", V, ")"));
-  }
-  return absl::OkStatus();
+  return check_indices(op, ids, "ids", {V, "V"});
 }
 
 }  // namespace
@@ -46,8 +45,16 @@ StatusOr<Tensor> embedding(const Tensor& weight_in, const Tensor& ids) {
       });
       return out;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device("embedding", weight.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const Tensor id64, ids.contiguous().to(DType::kI64));
+      MONE_DISPATCH_CUDA_FLOAT(weight.dtype(), "embedding", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::embedding_forward<scalar_t>(weight.data<scalar_t>(), id64.data<int64_t>(), ids.numel(), d,
+                                              out.data<scalar_t>(), cuda::current_stream()),
+            "embedding"));
+      });
+      return out;
+    }
   }
   return out;
 }
@@ -75,8 +82,20 @@ StatusOr<Tensor> embedding_backward(const Tensor& grad_out_in, const Tensor& ids
       });
       return grad_weight;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(const Tensor id64, ids.contiguous().to(DType::kI64));
+      // Scratch for the sort keys (uint64 in an i64 tensor).
+      MONE_ASSIGN_OR_RETURN(Tensor keys, new_tensor({cuda::embedding_backward_keys(ids.numel())}, DType::kI64,
+                                                    g.device()));
+      MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::embedding_backward<scalar_t>(g.data<scalar_t>(), id64.data<int64_t>(), ids.numel(), V, d,
+                                               static_cast<uint64_t*>(keys.raw_data()),
+                                               grad_weight.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_weight;
+    }
   }
   return grad_weight;
 }

@@ -12,8 +12,9 @@ namespace mone::ops {
 StatusOr<Tensor> embedding(const Tensor& weight, const Tensor& ids);
 
 // grad_weight [V, d] (=): grad_weight[v, :] = Σ_{p : ids[p] = v} grad_out[p, :], zero for unused rows.
-// Repeated ids accumulate in position order (deterministic: the kernel parallelises over d, not
-// over tokens, so no two threads ever add into one element).
+// Repeated ids accumulate in position order, on both devices (deterministic: the CPU kernel
+// parallelises over d, not over tokens; the CUDA one sorts (id, position) pairs and sums each id's
+// rows in order, cuda/embedding.h), so no two threads ever add into one element.
 StatusOr<Tensor> embedding_backward(const Tensor& grad_out, const Tensor& ids, int64_t V);
 
 }  // namespace mone::ops

@@ -1,8 +1,12 @@
 #include "ops/gather.h"
 
-#include "ops/arg_checks.h"
+#include "cuda/gather.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/gather.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -29,13 +33,19 @@ StatusOr<int64_t> check_index(const char* op, const Shape& data_shape, const cha
           absl::StrCat(op, ": index is larger than ", data_name, " in dim ", d, " (dim is ", dim, "); ", shapes));
     }
   }
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(index, data_shape[dim]));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": index", position_string(index.shape(), bad->position),
-                                                   " = ", bad->value, " is outside [0, ", data_shape[dim],
-                                                   ") along dim ", dim, "; ", shapes));
-  }
+  MONE_RETURN_IF_ERROR(check_indices(op, index, "index",
+                                     {data_shape[dim], nullptr, {}, "", absl::StrCat("along dim ", dim, "; ", shapes)}));
   return dim;
+}
+
+// What the CUDA kernels take: rank <= kGatherMaxRank and fewer than 2^31 index elements.
+Status check_cuda_index(const char* op, const Tensor& index) {
+  if (index.dim() > cuda::kGatherMaxRank || index.numel() > INT32_MAX) {
+    return absl::UnimplementedError(absl::StrCat(op, ": index ", index.describe(), " has rank above ",
+                                                 cuda::kGatherMaxRank, " or 2^31 elements or more, above what the ",
+                                                 "CUDA kernels take"));
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<Tensor> gather_impl(const char* op, const Tensor& x_in, int64_t dim, const Tensor& index) {
@@ -53,8 +63,21 @@ StatusOr<Tensor> gather_impl(const char* op, const Tensor& x_in, int64_t dim, co
       });
       return out;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      MONE_RETURN_IF_ERROR(check_cuda_index(op, index));
+      const Tensor idx = index.contiguous();
+      const cuda::GatherGeometry geometry = cuda::gather_geometry(idx.shape(), x.shape(), dim);
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(with_index_data(idx,
+                                                             [&](auto* ids) {
+                                                               return cuda::gather_forward(
+                                                                   out.data<scalar_t>(), x.data<scalar_t>(), ids,
+                                                                   idx.numel(), geometry, cuda::current_stream());
+                                                             }),
+                                             op));
+      });
+      return out;
+    }
   }
   return out;
 }
@@ -79,8 +102,25 @@ StatusOr<Tensor> scatter_add_impl(const char* op, const Shape& base_shape, int64
       });
       return out;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, src.device());
+    case DeviceType::kCUDA: {
+      MONE_RETURN_IF_ERROR(check_cuda_index(op, index));
+      const Tensor idx = index.contiguous();
+      const cuda::GatherGeometry geometry = cuda::gather_geometry(idx.shape(), base_shape, dim);
+      size_t bytes = 0;
+      MONE_RETURN_IF_ERROR(cuda::to_status(cuda::scatter_add_workspace(idx.numel(), &bytes), op));
+      MONE_ASSIGN_OR_RETURN(Tensor workspace, cuda_workspace(bytes, src.device()));
+      MONE_DISPATCH_CUDA_FLOAT(src.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            with_index_data(idx,
+                            [&](auto* ids) {
+                              return cuda::scatter_add_forward(out.data<scalar_t>(), out.numel(),
+                                                               src.data<scalar_t>(), ids, idx.numel(), geometry,
+                                                               workspace.raw_data(), bytes, cuda::current_stream());
+                            }),
+            op));
+      });
+      return out;
+    }
   }
   return out;
 }

@@ -1,10 +1,12 @@
-// matmul forward and backward: checks, then BLAS. Shape letters (see ops/matmul.h): M, N output
+// matmul forward and backward: checks, then BLAS (cuBLAS on CUDA: cuda/blas.h). Shape letters (see ops/matmul.h): M, N output
 // rows and columns, K contracted size, Bt batch.
 #include "ops/matmul.h"
 
 #include <climits>
 #include <string>
 
+#include "cuda/blas.h"
+#include "cuda/runtime.h"
 #include "ops/common.h"
 #include "ops/cpu/matmul.h"
 
@@ -94,7 +96,11 @@ StatusOr<Tensor> matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bo
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device("matmul", a_in.device());
+      MONE_RETURN_IF_ERROR(cuda::gemm_batched(a_in.dtype(), d.batch, a.trans, b.trans, d.m, d.n, d.k, 1.f,
+                                              a.t.raw_data(), a.ld, a.batch_stride, b.t.raw_data(), b.ld,
+                                              b.batch_stride, 0.f, out.raw_data(), d.n, d.m * d.n,
+                                              a_in.device().index, cuda::current_stream(), "matmul"));
+      return out;
   }
   return out;
 }

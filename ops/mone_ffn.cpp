@@ -1,99 +1,109 @@
 // Definitions and contracts: ops/mone_ffn.h.
 // Shape letters: N tokens, d model width, E experts, K experts per token, D expert width,
-//   K_N neurons kept.
+//   K_N neurons kept; R rows grouped by expert.
 #include "ops/mone_ffn.h"
 
+#include "ops/common.h"
 #include "ops/cpu/mone_ffn.h"
-#include "ops/moe_common.h"
+#include "ops/mone_ffn_cuda.h"
 
 namespace mone::ops {
 
 namespace {
 
-// x [T, d], w_gate [D, d], w_up [D, d], w_down [d, D], one dtype and device; returns T, d, D
-// (k_n left 0 for the caller).
-StatusOr<cpu::MoneDims> check_expert(const char* op, const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
-                                     const Tensor& w_down) {
+// x [R, d]; weights [E, D, d], [E, D, d], [E, d, D] with offsets [E + 1], or [D, d], [D, d],
+// [d, D] without (one expert); one dtype and device. Returns R, d, D and E (k_n left 0).
+StatusOr<cpu::MoneDims> check_experts(const char* op, const Tensor& x, const Tensor& offsets, const Tensor& w_gate,
+                                      const Tensor& w_up, const Tensor& w_down) {
   MONE_RETURN_IF_ERROR(check_float_dims(op, x, 2, "x"));
-  MONE_RETURN_IF_ERROR(check_float_dims(op, w_gate, 2, "w_gate"));
   MONE_RETURN_IF_ERROR(check_same(op, {{"x", &x}, {"w_gate", &w_gate}, {"w_up", &w_up}, {"w_down", &w_down}}));
-  const int64_t d = x.size(1), D = w_gate.size(0);
-  if (w_gate.size(1) != d || w_up.shape() != Shape{D, d} || w_down.shape() != Shape{d, D} || D < 1) {
+  const bool stacked = offsets.defined();
+  const int64_t lead = stacked ? 1 : 0;  // weights carry a leading E dim with offsets
+  if (w_gate.dim() != 2 + lead) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": w_gate is ", w_gate.describe(), ", expected ",
+                                                   stacked ? "[E, D, d] (with offsets)" : "[D, d] (no offsets)"));
+  }
+  const int64_t E = stacked ? w_gate.size(0) : 1, D = w_gate.size(lead), d = x.size(1);
+  const Shape in_shape = stacked ? Shape{E, D, d} : Shape{D, d};
+  const Shape out_shape = stacked ? Shape{E, d, D} : Shape{d, D};
+  if (w_gate.shape() != in_shape || w_up.shape() != in_shape || w_down.shape() != out_shape || D < 1 || E < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        op, ": expected x [T, d], w_gate [D, d], w_up [D, d], w_down [d, D] with D >= 1, got ",
+        op, ": expected x [R, d], w_gate [E, D, d], w_up [E, D, d], w_down [E, d, D] (E and offsets dropped for one "
+            "expert) with D >= 1, got ",
         describe_args({{"x", &x}, {"w_gate", &w_gate}, {"w_up", &w_up}, {"w_down", &w_down}})));
   }
-  return cpu::MoneDims{x.size(0), d, D, 0};
+  if (stacked) {
+    if (offsets.device() != x.device()) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": offsets is ", offsets.describe(), ", expected device ",
+                                                     x.device().to_string(), " (the rows')"));
+    }
+    MONE_RETURN_IF_ERROR(check_offsets(op, offsets, E, x.size(0)));
+  }
+  return cpu::MoneDims{x.size(0), d, D, 0, E};
 }
 
-// Keeping every neuron (K_N = D: the plain SwiGLU expert, MoE) there is nothing to gather: the
-// three dense GEMMs of masked-dense compute the same numbers faster, whatever strategy was asked.
-MoneStrategy effective_strategy(MoneStrategy strategy, const cpu::MoneDims& dims) {
-  return dims.k_n == dims.D ? MoneStrategy::kMaskedDense : strategy;
+Status check_k_n(const char* op, int64_t k_n, int64_t D, const char* what) {
+  if (k_n >= 1 && k_n <= D) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(op, ": ", what, " keeps k_n = ", k_n, " neurons, expected 1 <= k_n <= D = ", D));
 }
 
 }  // namespace
 
-StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& wg_in, const Tensor& wu_in,
-                                          const Tensor& wd_in, int64_t k_n, Activation act, MoneStrategy strategy) {
+StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offsets_in, const Tensor& wg_in,
+                                          const Tensor& wu_in, const Tensor& wd_in, const MoneFfnConfig& c) {
   constexpr const char* op = "mone_ffn_forward";
-  MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_expert(op, x_in, wg_in, wu_in, wd_in));
-  if (k_n < 1 || k_n > dims.D) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(op, ": k_n = ", k_n, " neurons kept, expected 1 <= k_n <= D = ", dims.D));
-  }
-  dims.k_n = k_n;
-  strategy = effective_strategy(strategy, dims);
-  const Tensor x = x_in.contiguous(), wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
+  MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_experts(op, x_in, offsets_in, wg_in, wu_in, wd_in));
+  MONE_RETURN_IF_ERROR(check_k_n(op, c.k_n, dims.D, "the config"));
+  dims.k_n = c.k_n;
+  const Tensor x = x_in.contiguous(), offsets = contiguous_or_undefined(offsets_in);
+  const Tensor wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
   const DType dt = x.dtype();
   const Device dev = x.device();
   MoneFfnForward f;
-  MONE_ASSIGN_OR_RETURN(f.y, new_tensor({dims.tokens, dims.d}, dt, dev));
-  MONE_ASSIGN_OR_RETURN(f.a, new_tensor({dims.tokens, dims.D}, dt, dev));
-  MONE_ASSIGN_OR_RETURN(f.g, new_tensor({dims.tokens, dims.D}, dt, dev));
-  MONE_ASSIGN_OR_RETURN(f.idx, new_tensor({dims.tokens, k_n}, DType::kI32, dev));
-  MONE_ASSIGN_OR_RETURN(f.u, new_tensor({dims.tokens, k_n}, dt, dev));
-  MONE_ASSIGN_OR_RETURN(f.h, new_tensor({dims.tokens, k_n}, dt, dev));
+  MONE_ASSIGN_OR_RETURN(f.y, new_tensor({dims.rows, dims.d}, dt, dev));
+  MONE_ASSIGN_OR_RETURN(f.a, new_tensor({dims.rows, dims.D}, dt, dev));
+  MONE_ASSIGN_OR_RETURN(f.g, new_tensor({dims.rows, dims.D}, dt, dev));
+  MONE_ASSIGN_OR_RETURN(f.idx, new_tensor({dims.rows, c.k_n}, DType::kI32, dev));
+  MONE_ASSIGN_OR_RETURN(f.u, new_tensor({dims.rows, c.k_n}, dt, dev));
+  MONE_ASSIGN_OR_RETURN(f.h, new_tensor({dims.rows, c.k_n}, dt, dev));
   switch (dev.type) {
     case DeviceType::kCPU:
       MONE_DISPATCH_FLOAT(dt, op, {
-        cpu::mone_ffn_forward<scalar_t>(x.data<scalar_t>(), wg.data<scalar_t>(), wu.data<scalar_t>(),
-                                        wd.data<scalar_t>(), dims, act, strategy, f.y.data<scalar_t>(),
-                                        f.a.data<scalar_t>(), f.g.data<scalar_t>(), f.idx.data<int32_t>(),
-                                        f.u.data<scalar_t>(), f.h.data<scalar_t>());
+        cpu::mone_ffn_forward<scalar_t>(x.data<scalar_t>(), data_or_null<int64_t>(offsets), wg.data<scalar_t>(),
+                                        wu.data<scalar_t>(), wd.data<scalar_t>(), dims, c.act, c.strategy,
+                                        f.y.data<scalar_t>(), f.a.data<scalar_t>(), f.g.data<scalar_t>(),
+                                        f.idx.data<int32_t>(), f.u.data<scalar_t>(), f.h.data<scalar_t>());
       });
       return f;
     case DeviceType::kCUDA:
-      return unsupported_device(op, dev);
+      MONE_RETURN_IF_ERROR(mone_ffn_forward_cuda(x, offsets, wg, wu, wd, dims, c, f));
+      return f;
   }
   return f;
 }
 
 StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& grad_g_extra_in, const Tensor& x_in,
-                                         const Tensor& wg_in, const Tensor& wu_in, const Tensor& wd_in,
-                                         const MoneFfnForward& fwd, TopkBackward estimator, MoneStrategy strategy,
-                                         Activation act) {
+                                         const Tensor& offsets_in, const Tensor& wg_in, const Tensor& wu_in,
+                                         const Tensor& wd_in, const MoneFfnForward& fwd, const MoneFfnConfig& c) {
   constexpr const char* op = "mone_ffn_backward";
-  MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_expert(op, x_in, wg_in, wu_in, wd_in));
+  MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_experts(op, x_in, offsets_in, wg_in, wu_in, wd_in));
   MONE_RETURN_IF_ERROR(check_dtype(op, fwd.idx, DType::kI32, "forward.idx"));
   MONE_RETURN_IF_ERROR(check_dim(op, fwd.idx, 2, "forward.idx"));
   dims.k_n = fwd.idx.size(1);
-  strategy = effective_strategy(strategy, dims);
-  const Shape td{dims.tokens, dims.d}, tD{dims.tokens, dims.D}, tk{dims.tokens, dims.k_n};
-  MONE_RETURN_IF_ERROR(check_shape(op, fwd.idx, tk, "forward.idx"));
-  if (dims.k_n < 1 || dims.k_n > dims.D) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": forward.idx keeps ", dims.k_n, " of D = ", dims.D, " neurons"));
-  }
-  MONE_RETURN_IF_ERROR(check_ids_in_range(op, fwd.idx, dims.D, "forward.idx"));
-  MONE_RETURN_IF_ERROR(check_like(op, grad_y_in, td, x_in, "grad_y"));
-  MONE_RETURN_IF_ERROR(check_optional(op, grad_g_extra_in, tD, x_in, "grad_g_extra"));
-  MONE_RETURN_IF_ERROR(check_like(op, fwd.a, tD, x_in, "forward.a"));
-  MONE_RETURN_IF_ERROR(check_like(op, fwd.g, tD, x_in, "forward.g"));
-  MONE_RETURN_IF_ERROR(check_like(op, fwd.u, tk, x_in, "forward.u"));
-  MONE_RETURN_IF_ERROR(check_like(op, fwd.h, tk, x_in, "forward.h"));
+  MONE_RETURN_IF_ERROR(check_k_n(op, dims.k_n, dims.D, "forward.idx"));
+  const Shape rd{dims.rows, dims.d}, rD{dims.rows, dims.D}, rk{dims.rows, dims.k_n};
+  MONE_RETURN_IF_ERROR(check_shape(op, fwd.idx, rk, "forward.idx"));
+  MONE_RETURN_IF_ERROR(check_indices(op, fwd.idx, "forward.idx", {dims.D, "D"}));
+  MONE_RETURN_IF_ERROR(check_optional(op, grad_y_in, rd, x_in, "grad_y"));
+  MONE_RETURN_IF_ERROR(check_optional(op, grad_g_extra_in, rD, x_in, "grad_g_extra"));
+  MONE_RETURN_IF_ERROR(check_like(op, fwd.a, rD, x_in, "forward.a"));
+  MONE_RETURN_IF_ERROR(check_like(op, fwd.g, rD, x_in, "forward.g"));
+  MONE_RETURN_IF_ERROR(check_like(op, fwd.u, rk, x_in, "forward.u"));
+  MONE_RETURN_IF_ERROR(check_like(op, fwd.h, rk, x_in, "forward.h"));
 
-  const Tensor x = x_in.contiguous(), wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
-  const Tensor dy = grad_y_in.contiguous(), dg_extra = contiguous_or_undefined(grad_g_extra_in);
+  const Tensor x = x_in.contiguous(), offsets = contiguous_or_undefined(offsets_in);
+  const Tensor wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
+  const Tensor dy = contiguous_or_undefined(grad_y_in), dg_extra = contiguous_or_undefined(grad_g_extra_in);
   const Tensor a = fwd.a.contiguous(), g = fwd.g.contiguous(), idx = fwd.idx.contiguous();
   const Tensor u = fwd.u.contiguous(), h = fwd.h.contiguous();
   MoneFfnGrads r;
@@ -105,29 +115,20 @@ StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& 
     case DeviceType::kCPU:
       MONE_DISPATCH_FLOAT(x.dtype(), op, {
         cpu::mone_ffn_backward<scalar_t>(
-            dy.data<scalar_t>(), data_or_null<scalar_t>(dg_extra), x.data<scalar_t>(), wg.data<scalar_t>(),
-            wu.data<scalar_t>(), wd.data<scalar_t>(), a.data<scalar_t>(), g.data<scalar_t>(), idx.data<int32_t>(),
-            u.data<scalar_t>(), h.data<scalar_t>(), dims, estimator, strategy, act, r.grad_x.data<scalar_t>(),
-            r.grad_w_gate.data<scalar_t>(), r.grad_w_up.data<scalar_t>(), r.grad_w_down.data<scalar_t>());
+            data_or_null<scalar_t>(dy), data_or_null<scalar_t>(dg_extra), x.data<scalar_t>(),
+            data_or_null<int64_t>(offsets), wg.data<scalar_t>(), wu.data<scalar_t>(), wd.data<scalar_t>(),
+            a.data<scalar_t>(), g.data<scalar_t>(), idx.data<int32_t>(), u.data<scalar_t>(), h.data<scalar_t>(), dims,
+            c.estimator, c.strategy, c.act, r.grad_x.data<scalar_t>(), r.grad_w_gate.data<scalar_t>(),
+            r.grad_w_up.data<scalar_t>(), r.grad_w_down.data<scalar_t>());
       });
       return r;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      const MoneFfnForward saved{Tensor(), a, g, idx, u, h};
+      MONE_RETURN_IF_ERROR(mone_ffn_backward_cuda(dy, dg_extra, x, offsets, wg, wu, wd, saved, dims, c, r));
+      return r;
+    }
   }
   return r;
-}
-
-StatusOr<MoneFfnForward> swiglu_expert_forward(const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
-                                               const Tensor& w_down, Activation act) {
-  MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_expert("swiglu_expert_forward", x, w_gate, w_up, w_down));
-  return mone_ffn_forward(x, w_gate, w_up, w_down, dims.D, act, MoneStrategy::kMaskedDense);
-}
-
-StatusOr<MoneFfnGrads> swiglu_expert_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w_gate,
-                                              const Tensor& w_up, const Tensor& w_down, const MoneFfnForward& fwd,
-                                              Activation act) {
-  return mone_ffn_backward(grad_y, Tensor(), x, w_gate, w_up, w_down, fwd, TopkBackward::kHard,
-                           MoneStrategy::kMaskedDense, act);
 }
 
 }  // namespace mone::ops

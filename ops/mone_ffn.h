@@ -1,11 +1,12 @@
-// The MoNE expert FFN for ONE expert's segment of tokens (MONE.md, "MoNE forward" and "Backward
-// through the neuron top-k").
+// The MoNE expert FFN over every routed expert of a layer, in one op (MONE.md, "MoNE forward" and
+// "Backward through the neuron top-k"). MoE is the case K_N = D; a dense SwiGLU FFN or a shared
+// expert is the case of one expert over all rows.
 //
 // Shape letters: N tokens, d model width, E experts, K experts per token, D expert width,
-//   K_N neurons kept per token (1 <= K_N <= D);
-//   T = T_e tokens routed to this expert (its segment of the N·K routed rows).
+//   K_N neurons kept per row (1 <= K_N <= D); R routed rows (N·K after the permute), grouped by
+//   expert: expert e owns rows [offsets[e], offsets[e+1]), T_e = offsets[e+1] − offsets[e] of them.
 //
-// Our definition, per token x_t:
+// Our definition, per row x_t of expert e (W_gate = w_gate[e], W_up = w_up[e], W_down = w_down[e]):
 //   a = W_gate x_t                  [D]   always a dense GEMM over all D neurons
 //   G = act(a)                      [D]   silu or sigmoid
 //   I = the K_N largest |G_j|, ties to the lower index; stored in ascending neuron order
@@ -17,11 +18,13 @@
 // Strategies (the numbers agree up to float rounding):
 //   kMaskedDense: U = x W_upᵀ for all D (GEMM), H = G ⊙ U with unselected entries zeroed,
 //                 y = H W_downᵀ (GEMM). Touches every weight.
-//   kGathered:    u by K_N dot products per token, y by a sparse (h, I) × dense W_downᵀ
+//   kGathered:    u by K_N dot products per row, y by a sparse (h, I) × dense W_downᵀ
 //                 accumulation. Reads only the selected rows of W_up / columns of W_down.
+//   With K_N = D there is nothing to gather: both run masked-dense.
 //
-// Backward (every gradient is fresh, =). With dy = grad_y and dG_extra = grad_g_extra (the
-// neuron-balance loss's gradient into G; it reaches every neuron, selected or not):
+// Backward (every gradient is fresh, =; an expert with no rows gets zero weight gradients). With
+// dy = grad_y and dG_extra = grad_g_extra (the neuron-balance loss's gradient into G; it reaches
+// every neuron, selected or not):
 //   HARD, j = I_k:          dh_k = W_down[:, j] · dy,   dW_down[:, j] = Σ_t h_k dy
 //                           dG_j = dh_k u_k,  du_k = dh_k G_j   (dG_j = 0 and du_j = 0 for j ∉ I)
 //   STRAIGHT_THROUGH, all j: dh_j = W_down[:, j] · dy (the mask is the identity), so it needs the
@@ -31,46 +34,55 @@
 //   then for both:          dW_up[j, :] = Σ_t du_j x_t,   dx = Σ_j du_j W_up[j, :]
 //                           da = (dG + dG_extra) ⊙ act'(a),  dW_gate = daᵀ x,  dx += da W_gate
 // With K_N = D the two estimators coincide.
+//
+// The offsets are a tensor on the rows' device: nothing here needs them on the host, so a CUDA
+// layer runs without reading them back (the CPU kernel reads them in place).
 #pragma once
 
 #include <cstdint>
 
 #include "core/tensor.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
 
 namespace mone::ops {
 
-struct MoneFfnForward {
-  Tensor y;    // [T, d]
-  Tensor a;    // [T, D] pre-activation W_gate x
-  Tensor g;    // [T, D] G = act(a)
-  Tensor idx;  // [T, K_N] i32, the selected neurons in ascending order
-  Tensor u;    // [T, K_N] W_up[idx] · x
-  Tensor h;    // [T, K_N] G[idx] ⊙ u
+struct MoneFfnConfig {
+  int64_t k_n = 0;                                 // K_N, 1 <= K_N <= D
+  Activation act = Activation::kSilu;
+  MoneStrategy strategy = MoneStrategy::kMaskedDense;
+  TopkBackward estimator = TopkBackward::kHard;    // read by the backward only
 };
 
-// x [T, d], w_gate [D, d], w_up [D, d], w_down [d, D]; T may be 0.
-StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
-                                          const Tensor& w_down, int64_t k_n, Activation act, MoneStrategy strategy);
+struct MoneFfnForward {
+  Tensor y;    // [R, d]
+  Tensor a;    // [R, D] pre-activation W_gate x
+  Tensor g;    // [R, D] G = act(a)
+  Tensor idx;  // [R, K_N] i32, the selected neurons in ascending order
+  Tensor u;    // [R, K_N] W_up[idx] · x
+  Tensor h;    // [R, K_N] G[idx] ⊙ u
+  // On CUDA with offsets: the offsets [E + 1] i64 on the host, the layer's one device-to-host read
+  // of its expert counts, which the backward reuses (undefined otherwise).
+  Tensor host_offsets;
+};
+
+// x [R, d] (R may be 0); offsets [E + 1] i64 with 0 = offsets[0] <= ... <= offsets[E] = R;
+// w_gate [E, D, d], w_up [E, D, d], w_down [E, d, D].
+// One expert over all rows (a dense FFN, a shared expert): offsets undefined and the weights
+// [D, d], [D, d], [d, D].
+StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x, const Tensor& offsets, const Tensor& w_gate,
+                                          const Tensor& w_up, const Tensor& w_down, const MoneFfnConfig& config);
 
 struct MoneFfnGrads {
-  Tensor grad_x;       // [T, d]
-  Tensor grad_w_gate;  // [D, d]
-  Tensor grad_w_up;    // [D, d]
-  Tensor grad_w_down;  // [d, D]
+  Tensor grad_x;       // [R, d]
+  Tensor grad_w_gate;  // like w_gate
+  Tensor grad_w_up;    // like w_up
+  Tensor grad_w_down;  // like w_down
 };
 
-// grad_y [T, d]; grad_g_extra [T, D] may be undefined. `act` must be the forward's activation.
+// grad_y [R, d] or undefined (only grad_g_extra flows); grad_g_extra [R, D] or undefined.
+// `config` must be the forward's (K_N is read from fwd.idx).
 StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y, const Tensor& grad_g_extra, const Tensor& x,
-                                         const Tensor& w_gate, const Tensor& w_up, const Tensor& w_down,
-                                         const MoneFfnForward& fwd, TopkBackward estimator, MoneStrategy strategy,
-                                         Activation act);
-
-// The plain SwiGLU (or sigmoid-GLU) expert: mone_ffn with K_N = D, masked-dense.
-StatusOr<MoneFfnForward> swiglu_expert_forward(const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
-                                               const Tensor& w_down, Activation act);
-StatusOr<MoneFfnGrads> swiglu_expert_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w_gate,
-                                              const Tensor& w_up, const Tensor& w_down, const MoneFfnForward& fwd,
-                                              Activation act);
+                                         const Tensor& offsets, const Tensor& w_gate, const Tensor& w_up,
+                                         const Tensor& w_down, const MoneFfnForward& fwd, const MoneFfnConfig& config);
 
 }  // namespace mone::ops

@@ -1,10 +1,16 @@
-// RMSNorm forward and backward: checks, then the CPU kernels. Shape letters: N rows, d width.
+// RMSNorm forward and backward: checks, then the CPU kernels or cuda/norm.h. Shape letters: N rows,
+// d width.
 #include "ops/norm.h"
 
 #include <cmath>
 
+#include "cuda/norm.h"
+#include "cuda/reduce.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/cpu/norm.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -41,7 +47,13 @@ StatusOr<RmsNormForward> rmsnorm(const Tensor& x_in, const Tensor& w_in, double 
       });
       return f;
     case DeviceType::kCUDA:
-      return unsupported_device("rmsnorm", x.device());
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), "rmsnorm", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::rmsnorm_forward<scalar_t>(f.y.data<scalar_t>(), f.rstd.data<scalar_t>(), x.data<scalar_t>(),
+                                            w.data<scalar_t>(), n, d, eps, cuda::current_stream()),
+            "rmsnorm"));
+      });
+      return f;
   }
   return f;
 }
@@ -67,8 +79,18 @@ StatusOr<RmsNormGrads> rmsnorm_backward(const Tensor& grad_y_in, const Tensor& x
                                         rstd.data<scalar_t>(), n, d);
       });
       return g;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(Tensor partials, new_tensor({cuda::row_chunks(n) * d}, DType::kF64, x.device()));
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::rmsnorm_backward<scalar_t>(g.grad_x.data<scalar_t>(), g.grad_w.data<scalar_t>(),
+                                             grad_y.data<scalar_t>(), x.data<scalar_t>(), w.data<scalar_t>(),
+                                             rstd.data<scalar_t>(), n, d, partials.data<double>(),
+                                             cuda::current_stream()),
+            op));
+      });
+      return g;
+    }
   }
   return g;
 }

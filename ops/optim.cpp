@@ -2,10 +2,16 @@
 
 #include <cmath>
 
-#include "ops/arg_checks.h"
+#include "cuda/elementwise.h"
+#include "cuda/optim.h"
+#include "cuda/reduce.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/optim.h"
 #include "ops/cpu/reduce.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -28,21 +34,48 @@ Status check_hyper(const char* op, const char* field, double value, double lo, d
 }  // namespace
 
 StatusOr<double> global_grad_norm(const std::vector<Tensor>& grads) {
-  double sum_sq = 0.0;
+  const char* op = "global_grad_norm";
+  // Each tensor's Σ g² in double, added in tensor order. The sums of CUDA tensors collect in one
+  // device buffer and come to the host in one copy.
+  std::vector<double> sums(grads.size(), 0.0);
+  Tensor device_sums, partials;
   for (size_t i = 0; i < grads.size(); ++i) {
     if (!grads[i].defined()) continue;
     const std::string name = absl::StrCat("grads[", i, "]");
-    MONE_RETURN_IF_ERROR(check_float("global_grad_norm", grads[i], name.c_str()));
+    MONE_RETURN_IF_ERROR(check_float(op, grads[i], name.c_str()));
     const Tensor g = grads[i].contiguous();
     switch (g.device().type) {
       case DeviceType::kCPU:
-        MONE_DISPATCH_FLOAT(g.dtype(), "global_grad_norm",
-                            { sum_sq += cpu::sum_squares<scalar_t>(g.data<scalar_t>(), g.numel()); });
+        MONE_DISPATCH_FLOAT(g.dtype(), op, { sums[i] = cpu::sum_squares<scalar_t>(g.data<scalar_t>(), g.numel()); });
         break;
       case DeviceType::kCUDA:
-        return unsupported_device("global_grad_norm", g.device());
+        if (!device_sums.defined()) {
+          MONE_ASSIGN_OR_RETURN(device_sums,
+                                new_tensor({static_cast<int64_t>(grads.size())}, DType::kF64, g.device()));
+          MONE_ASSIGN_OR_RETURN(partials, new_tensor({cuda::kSumPartials}, DType::kF64, g.device()));
+        } else if (device_sums.device() != g.device()) {
+          return absl::InvalidArgumentError(absl::StrCat(op, ": ", name, " is ", g.describe(),
+                                                         ", but an earlier grad is on ",
+                                                         device_sums.device().to_string()));
+        }
+        MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+          MONE_RETURN_IF_ERROR(cuda::to_status(cuda::sum_squares<scalar_t>(g.data<scalar_t>(), g.numel(),
+                                                                            partials.data<double>(),
+                                                                            device_sums.data<double>() + i,
+                                                                            cuda::current_stream()),
+                                               op));
+        });
+        break;
     }
   }
+  if (device_sums.defined()) {
+    MONE_ASSIGN_OR_RETURN(const Tensor host, device_sums.to(Device::cpu()));
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (grads[i].defined() && grads[i].device().is_cuda()) sums[i] = host.data<double>()[i];
+    }
+  }
+  double sum_sq = 0.0;
+  for (double v : sums) sum_sq += v;
   return std::sqrt(sum_sq);
 }
 
@@ -65,7 +98,14 @@ StatusOr<double> clip_grad_norm(std::vector<Tensor>& grads, double max_norm) {
         g.bump_version();
         break;
       case DeviceType::kCUDA:
-        return unsupported_device(op, g.device());
+        MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+          MONE_RETURN_IF_ERROR(cuda::to_status(cuda::scale<scalar_t>(g.data<scalar_t>(), g.numel(),
+                                                                     static_cast<float>(s), g.data<scalar_t>(),
+                                                                     cuda::current_stream()),
+                                               op));
+        });
+        g.bump_version();
+        break;
     }
   }
   return norm;
@@ -84,6 +124,7 @@ Status adamw_update(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, 
   MONE_RETURN_IF_ERROR(check_hyper(op, "beta2", p.beta2, 0.0, 1.0, true));
   MONE_RETURN_IF_ERROR(check_hyper(op, "eps", p.eps, 0.0, INFINITY, true));
   MONE_RETURN_IF_ERROR(check_hyper(op, "weight_decay", p.weight_decay, 0.0, INFINITY, true));
+  MONE_RETURN_IF_ERROR(check_hyper(op, "grad_scale", p.grad_scale, 0.0, INFINITY, true));
   const Tensor grad = grad_in.contiguous();
   // Bias corrections undo the zero initialisation of m and v.
   const double bias1 = 1.0 - std::pow(p.beta1, static_cast<double>(step));
@@ -93,11 +134,20 @@ Status adamw_update(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, 
       MONE_DISPATCH_FLOAT(param.dtype(), op, {
         cpu::adamw_step<scalar_t>(param.data<scalar_t>(), grad.data<scalar_t>(), m.data<scalar_t>(),
                                   v.data<scalar_t>(), param.numel(), p.lr, p.beta1, p.beta2, p.eps, p.weight_decay,
-                                  bias1, bias2);
+                                  bias1, bias2, p.grad_scale);
       });
       break;
     case DeviceType::kCUDA:
-      return unsupported_device(op, param.device());
+      if (param.dtype() != DType::kF32) {
+        return absl::UnimplementedError(absl::StrCat(op, ": the CUDA AdamW updates f32 master weights and state; param is ",
+                                                     param.describe()));
+      }
+      MONE_RETURN_IF_ERROR(cuda::to_status(
+          cuda::adamw_step(param.data<float>(), grad.data<float>(), m.data<float>(), v.data<float>(), param.numel(),
+                           p.lr, p.beta1, p.beta2, p.eps, p.weight_decay, bias1, bias2, p.grad_scale,
+                           cuda::current_stream()),
+          op));
+      break;
   }
   param.bump_version();
   m.bump_version();

@@ -1,8 +1,10 @@
 // Optimizer arithmetic on tensors: the global gradient norm, clipping, and the AdamW update.
 //
 // Shape letters: none; each parameter with its gradient and moments shares one shape.
-// These are not differentiable: they act in place on CPU tensors and bump each written tensor's
-// storage version (so a backward that saved one of them fails loudly instead of reading new values).
+// These are not differentiable: they act in place on CPU or CUDA tensors and bump each written
+// tensor's storage version (so a backward that saved one of them fails loudly instead of reading
+// new values). On CUDA: the norm's per-tensor sums are fixed-order trees (cuda/reduce.h), added in
+// tensor order on the host after one copy; AdamW takes f32 (master weights and state).
 #pragma once
 
 #include <vector>
@@ -25,9 +27,11 @@ struct AdamWParams {
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.0;
+  double grad_scale = 1.0;  // g is multiplied by this first: gradient clipping, fused (the grad is not written)
 };
 
 // One AdamW step (Loshchilov & Hutter), step = 1 for the first update, all in place:
+//   g = grad_scale · grad
 //   param -= lr · wd · param                         (decoupled weight decay)
 //   m = β1 m + (1 - β1) g;   v = β2 v + (1 - β2) g²
 //   m̂ = m / (1 - β1^step);  v̂ = v / (1 - β2^step)

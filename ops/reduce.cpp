@@ -1,8 +1,12 @@
 #include "ops/reduce.h"
 
-#include "ops/arg_checks.h"
+#include "cuda/reduce.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/reduce.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -23,8 +27,17 @@ StatusOr<Tensor> reduce_all(const char* op, const Tensor& x_in, bool divide_by_c
         *out.data<scalar_t>() = static_cast<scalar_t>(divide_by_count ? s / x.numel() : s);
       });
       return out;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(Tensor partials, new_tensor({cuda::kSumPartials}, DType::kF64, x.device()));
+      const double scale = divide_by_count ? 1.0 / static_cast<double>(x.numel()) : 1.0;
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::sum_all<scalar_t>(x.data<scalar_t>(), x.numel(), scale,
+                                                                     partials.data<double>(), out.data<scalar_t>(),
+                                                                     cuda::current_stream()),
+                                             op));
+      });
+      return out;
+    }
   }
   return out;
 }
@@ -43,7 +56,14 @@ StatusOr<Tensor> spread_backward(const char* op, const Tensor& grad_out_in, cons
       });
       return grad_x;
     case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+      MONE_DISPATCH_CUDA_FLOAT(g.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::broadcast_last<scalar_t>(g.data<scalar_t>(), g.numel(), n,
+                                                                            static_cast<float>(s),
+                                                                            grad_x.data<scalar_t>(),
+                                                                            cuda::current_stream()),
+                                             op));
+      });
+      return grad_x;
   }
   return grad_x;
 }
@@ -67,7 +87,12 @@ StatusOr<Tensor> sum_last(const Tensor& x_in) {
       });
       return out;
     case DeviceType::kCUDA:
-      return unsupported_device("sum_last", x.device());
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), "sum_last", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::sum_last<scalar_t>(x.data<scalar_t>(), out.numel(), x.size(-1),
+                                                                      out.data<scalar_t>(), cuda::current_stream()),
+                                             "sum_last"));
+      });
+      return out;
   }
   return out;
 }

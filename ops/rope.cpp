@@ -1,10 +1,15 @@
-// RoPE forward and backward: checks, then the CPU rotation. Shape letters: B, T, H, hd.
+// RoPE forward and backward: checks, then the CPU rotation or cuda/rope.h. Shape letters: B, T,
+// H, hd.
 #include "ops/rope.h"
 
 #include <cmath>
 
+#include "cuda/rope.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
 #include "ops/common.h"
 #include "ops/cpu/rope.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -35,8 +40,16 @@ StatusOr<Tensor> rotate(const char* op, const Tensor& x_in, int64_t position_off
       });
       return y;
     }
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      MONE_ASSIGN_OR_RETURN(Tensor table, new_tensor({2, t, hd / 2}, DType::kF32, x.device()));
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::rope_rotate<scalar_t>(y.data<scalar_t>(), x.data<scalar_t>(), b, t, h, hd, position_offset, theta,
+                                        inverse, table.data<float>(), cuda::current_stream()),
+            op));
+      });
+      return y;
+    }
   }
   return y;
 }

@@ -3,9 +3,14 @@
 //   K_N neurons kept.
 #include "ops/router.h"
 
-#include "ops/cpu/moe_gemm.h"
+#include "cuda/blas.h"
+#include "cuda/router.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "ops/common.h"
+#include "ops/cpu/matmul.h"
 #include "ops/cpu/router.h"
-#include "ops/moe_common.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -37,8 +42,21 @@ StatusOr<RouterForward> router_forward(const Tensor& x_in, const Tensor& w_in, i
                                       f.expert_ids.data<int32_t>(), f.weights.data<scalar_t>());
       });
       return f;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      // z = x · W_rᵀ through cuBLAS, then softmax, top-K and weights, one block per token.
+      const cudaStream_t stream = cuda::current_stream();
+      MONE_RETURN_IF_ERROR(cuda::gemm_batched(x.dtype(), 1, false, true, n, e, d, 1.f, x.raw_data(), d, 0,
+                                              w.raw_data(), d, 0, 0.f, f.logits.raw_data(), e, n * e,
+                                              x.device().index, stream, op));
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::router_select<scalar_t>(f.logits.data<scalar_t>(), n, e, k, norm_topk_prob,
+                                          f.probs.data<scalar_t>(), f.expert_ids.data<int32_t>(),
+                                          f.weights.data<scalar_t>(), stream),
+            op));
+      });
+      return f;
+    }
   }
   return f;
 }
@@ -61,7 +79,7 @@ StatusOr<RouterGrads> router_backward(const Tensor& grad_weights_in, const Tenso
   MONE_RETURN_IF_ERROR(check_dim(op, fwd.expert_ids, 2, "forward.expert_ids"));
   const int64_t k = fwd.expert_ids.size(1);
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.expert_ids, {n, k}, "forward.expert_ids"));
-  MONE_RETURN_IF_ERROR(check_ids_in_range(op, fwd.expert_ids, e, "forward.expert_ids"));
+  MONE_RETURN_IF_ERROR(check_indices(op, fwd.expert_ids, "forward.expert_ids", {e, "E"}));
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.weights, {n, k}, "forward.weights"));
   MONE_RETURN_IF_ERROR(check_optional(op, grad_weights_in, {n, k}, x_in, "grad_weights"));
   MONE_RETURN_IF_ERROR(check_optional(op, grad_probs_in, {n, e}, x_in, "grad_probs"));
@@ -85,14 +103,31 @@ StatusOr<RouterGrads> router_backward(const Tensor& grad_weights_in, const Tenso
                                               ids.data<int32_t>(), weights.data<scalar_t>(), n, e, k,
                                               fwd.norm_topk_prob, dz);
         // grad_x [N, d] = dz [N, E] · W_r [E, d];  grad_w_router [E, d] = dzᵀ · x [N, d].
-        cpu::moe_gemm<scalar_t>(false, false, n, d, e, 1, dz, e, w.data<scalar_t>(), d, 0,
+        cpu::gemm<scalar_t>(false, false, n, d, e, 1, dz, e, w.data<scalar_t>(), d, 0,
                                 g.grad_x.data<scalar_t>(), d);
-        cpu::moe_gemm<scalar_t>(true, false, e, d, n, 1, dz, e, x.data<scalar_t>(), d, 0,
+        cpu::gemm<scalar_t>(true, false, e, d, n, 1, dz, e, x.data<scalar_t>(), d, 0,
                                 g.grad_w_router.data<scalar_t>(), d);
       });
       return g;
-    case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+    case DeviceType::kCUDA: {
+      const cudaStream_t stream = cuda::current_stream();
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::router_logits_backward<scalar_t>(
+                data_or_null<scalar_t>(grad_weights), data_or_null<scalar_t>(grad_probs),
+                data_or_null<scalar_t>(grad_logits_extra), probs.data<scalar_t>(), ids.data<int32_t>(),
+                weights.data<scalar_t>(), n, e, k, fwd.norm_topk_prob, grad_logits.data<scalar_t>(), stream),
+            op));
+      });
+      // The same two GEMMs as the CPU's, through cuBLAS.
+      MONE_RETURN_IF_ERROR(cuda::gemm_batched(x.dtype(), 1, false, false, n, d, e, 1.f, grad_logits.raw_data(), e, 0,
+                                              w.raw_data(), d, 0, 0.f, g.grad_x.raw_data(), d, n * d,
+                                              x.device().index, stream, op));
+      MONE_RETURN_IF_ERROR(cuda::gemm_batched(x.dtype(), 1, true, false, e, d, n, 1.f, grad_logits.raw_data(), e, 0,
+                                              x.raw_data(), d, 0, 0.f, g.grad_w_router.raw_data(), d, e * d,
+                                              x.device().index, stream, op));
+      return g;
+    }
   }
   return g;
 }

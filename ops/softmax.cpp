@@ -1,8 +1,12 @@
 #include "ops/softmax.h"
 
-#include "ops/arg_checks.h"
+#include "cuda/runtime.h"
+#include "cuda/softmax.h"
+#include "cuda/status.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/softmax.h"
+#include "ops/cuda_dispatch.h"
 
 namespace mone::ops {
 
@@ -22,7 +26,13 @@ StatusOr<Tensor> softmax_impl(const char* op, const Tensor& x_in, bool log) {
       });
       return y;
     case DeviceType::kCUDA:
-      return unsupported_device(op, x.device());
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), op, {
+        const int64_t n = x.size(-1);
+        MONE_RETURN_IF_ERROR(cuda::to_status(cuda::softmax_forward<scalar_t>(x.data<scalar_t>(), x.numel() / n, n, log,
+                                                                             y.data<scalar_t>(), cuda::current_stream()),
+                                             op));
+      });
+      return y;
   }
   return y;
 }
@@ -42,7 +52,14 @@ StatusOr<Tensor> softmax_backward_impl(const char* op, const Tensor& grad_out_in
       });
       return grad_x;
     case DeviceType::kCUDA:
-      return unsupported_device(op, y.device());
+      MONE_DISPATCH_CUDA_FLOAT(y.dtype(), op, {
+        const int64_t n = y.size(-1);
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::softmax_backward<scalar_t>(g.data<scalar_t>(), y.data<scalar_t>(), y.numel() / n, n, log,
+                                             grad_x.data<scalar_t>(), cuda::current_stream()),
+            op));
+      });
+      return grad_x;
   }
   return grad_x;
 }

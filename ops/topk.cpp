@@ -1,8 +1,13 @@
 #include "ops/topk.h"
 
-#include "ops/arg_checks.h"
+#include "cuda/runtime.h"
+#include "cuda/status.h"
+#include "cuda/topk.h"
+#include "ops/common.h"
 #include "ops/common.h"
 #include "ops/cpu/topk.h"
+#include "ops/cuda_dispatch.h"
+#include "ops/gather.h"
 
 namespace mone::ops {
 
@@ -28,8 +33,24 @@ StatusOr<TopkResult> topk(const Tensor& x_in, int64_t k) {
                                     result.indices.data<int64_t>());
       });
       return result;
-    case DeviceType::kCUDA:
-      return unsupported_device("topk", x.device());
+    case DeviceType::kCUDA: {
+      const int64_t rows = x.numel() / n;
+      if (x.numel() > INT32_MAX) {
+        return absl::UnimplementedError(
+            absl::StrCat("topk: x ", x.describe(), " has 2^31 elements or more, above what the CUDA sort takes"));
+      }
+      size_t bytes = 0;
+      MONE_RETURN_IF_ERROR(cuda::to_status(cuda::topk_workspace(rows, n, &bytes), "topk"));
+      MONE_ASSIGN_OR_RETURN(Tensor workspace, cuda_workspace(bytes, x.device()));
+      MONE_DISPATCH_CUDA_FLOAT(x.dtype(), "topk", {
+        MONE_RETURN_IF_ERROR(cuda::to_status(
+            cuda::topk_forward<scalar_t>(result.values.data<scalar_t>(), result.indices.data<int64_t>(),
+                                         x.data<scalar_t>(), rows, n, k, workspace.raw_data(), bytes,
+                                         cuda::current_stream()),
+            "topk"));
+      });
+      return result;
+    }
   }
   return result;
 }
@@ -46,11 +67,7 @@ StatusOr<Tensor> topk_backward(const Tensor& grad_values_in, const Tensor& indic
   }
   const int64_t k = grad_values_in.size(-1);
   if (n < k) return absl::InvalidArgumentError(absl::StrCat(op, ": n = ", n, " is below k = ", k));
-  MONE_ASSIGN_OR_RETURN(auto bad, first_out_of_range(indices, n));
-  if (bad) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": indices", position_string(indices.shape(), bad->position),
-                                                   " = ", bad->value, " is outside [0, n = ", n, ")"));
-  }
+  MONE_RETURN_IF_ERROR(check_indices(op, indices, "indices", {n, "n"}));
   const Tensor g = grad_values_in.contiguous();
   Shape x_shape = g.shape();
   x_shape.back() = n;
@@ -66,7 +83,8 @@ StatusOr<Tensor> topk_backward(const Tensor& grad_values_in, const Tensor& indic
       return grad_x;
     }
     case DeviceType::kCUDA:
-      return unsupported_device(op, g.device());
+      // The same sums as a scatter-add along the last dim (deterministic on CUDA, cuda/gather.h).
+      return scatter_add(x_shape, -1, indices, g);
   }
   return grad_x;
 }

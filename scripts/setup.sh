@@ -11,6 +11,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   doctest-dev libopenblas-openmp-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev
+  libopenmpi-dev openmpi-bin
   fortunes fortune-mod
   clang libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
 )

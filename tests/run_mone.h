@@ -1,6 +1,6 @@
-// Runs the built `mone` binary as a user would: run_mone captures stdout+stderr and the exit code;
-// start_mone/wait_mone run it as a child the test can kill or limit (file size, user).
-// Shared by the CLI and trainer tests.
+// Runs the built `mone` binary (or any command line) as a user would: run_mone and run_shell capture
+// stdout+stderr and the exit code; start_mone/wait_mone run it as a child the test can kill or
+// limit (file size, user). Shared by the CLI, trainer and distributed tests.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -28,16 +28,27 @@ inline int exit_code_of(int wait_status) {
   return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
 }
 
-inline CommandResult run_mone(const std::string& args) {
-  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+// Runs `shell_command` with sh, capturing stdout+stderr and the exit code.
+inline CommandResult run_shell(const std::string& shell_command) {
   CommandResult r;
-  std::FILE* pipe = ::popen((mone_binary() + " " + args + " 2>&1").c_str(), "r");
+  std::FILE* pipe = ::popen(("(" + shell_command + ") 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   char buffer[4096];
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
   r.exit_code = exit_code_of(::pclose(pipe));
   return r;
+}
+
+inline CommandResult run_mone(const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_shell(mone_binary() + " " + args);
+}
+
+// `mone args` run from working directory `dir`, as a user who is somewhere else than the build.
+inline CommandResult run_mone_in(const std::string& dir, const std::string& args) {
+  REQUIRE_MESSAGE(std::filesystem::exists(mone_binary()), "build the mone target first: " << mone_binary());
+  return run_shell("cd '" + dir + "' && " + mone_binary() + " " + args);
 }
 
 // How start_mone sets up the child before it runs mone.

@@ -8,7 +8,11 @@
 #include "models/spec_stats.h"
 #include "models/transformer.h"
 #include "ops/cpu/gemm_timer.h"
+#include "core/file_io.h"
+#include "train/checkpoint/json_file.h"
+#include "train/checkpoint/safetensors.h"
 #include "train/machine.h"
+#include "train/model_config.h"
 #include "train/optimizer.h"
 
 namespace mone::train {
@@ -17,14 +21,25 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+
+// The step's model and batch, for scripts/bench_vs_torch.sh (TrainBenchOptions::save_step_dir).
+Status save_step(const std::string& dir, const proto::ModelSpec& spec, const models::ParameterList& params,
+                 const Tensor& inputs, const Tensor& targets) {
+  MONE_RETURN_IF_ERROR(make_directories(dir));
+  MONE_RETURN_IF_ERROR(write_json_file_atomic(join_path(dir, "config.json"), model_config_json(spec)));
+  MONE_RETURN_IF_ERROR(write_safetensors(join_path(dir, "model.safetensors"), models::checkpoint_tensors(params)));
+  MONE_ASSIGN_OR_RETURN(Tensor ids, inputs.to(DType::kI64));
+  MONE_ASSIGN_OR_RETURN(Tensor tgt, targets.to(DType::kI64));
+  return write_safetensors(join_path(dir, "batch.safetensors"), {{"input_ids", ids}, {"targets", tgt}});
+}
 }  // namespace
 
 StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const TrainBenchOptions& o) {
   if (o.batch_size < 1 || o.seq_len < 1 || o.steps < 1 || o.warmup_steps < 0) {
-    return absl::InvalidArgumentError("bench train: batch size, sequence length and steps must be >= 1");
+    return absl::InvalidArgumentError("batch size, sequence length and steps must be >= 1");
   }
   if (o.seq_len > spec.max_position_embeddings()) {
-    return absl::InvalidArgumentError(absl::StrCat("bench train: --seq-len ", o.seq_len,
+    return absl::InvalidArgumentError(absl::StrCat("--seq-len ", o.seq_len,
                                                    " exceeds the model's max_position_embeddings ",
                                                    spec.max_position_embeddings()));
   }
@@ -45,6 +60,8 @@ StatusOr<TrainBenchResult> bench_training(const proto::ModelSpec& spec, const Tr
   }
   MONE_ASSIGN_OR_RETURN(Tensor inputs, Tensor::from_vector<int32_t>(in, {o.batch_size, o.seq_len}));
   MONE_ASSIGN_OR_RETURN(Tensor targets, Tensor::from_vector<int32_t>(tg, {o.batch_size, o.seq_len}));
+
+  if (!o.save_step_dir.empty()) MONE_RETURN_IF_ERROR(save_step(o.save_step_dir, spec, params, inputs, targets));
 
   std::vector<double> step_times;
   double gemm_total = 0, forward_total = 0, timed_total = 0;

@@ -3,8 +3,10 @@
 // CPU a step should be GEMM-bound, not glue-bound).
 #pragma once
 
-#include "proto/model.pb.h"
+#include <string>
+
 #include "core/status.h"
+#include "proto/model.pb.h"
 
 namespace mone::train {
 
@@ -13,6 +15,10 @@ struct TrainBenchOptions {
   int64_t warmup_steps = 3, steps = 10;  // timed steps after warmup
   uint64_t seed = 1;
   double peak_flops = 0;  // 0: measure (best sgemm 512³)
+  // When set, the step is also written there before timing, so that another implementation can
+  // time the same step: config.json and model.safetensors (the initial weights, as a checkpoint
+  // holds them) and batch.safetensors (input_ids and targets, i64 [B, T]).
+  std::string save_step_dir;
 };
 
 struct TrainBenchResult {

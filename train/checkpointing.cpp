@@ -13,6 +13,7 @@
 #include "train/checkpoint/manifest.h"
 #include "train/checkpoint/safetensors.h"
 #include "train/checkpoint/sha256.h"
+#include "train/hf_interop.h"
 #include "train/model_config.h"
 
 namespace mone::train {
@@ -35,7 +36,8 @@ nlohmann::json state_json(const TrainerState& s) {
           {"train_spec_sha256", s.train_spec_sha256},
           {"model_spec_sha256", s.model_spec_sha256},
           {"train_spec", s.train_spec_text},
-          {"model_spec", s.model_spec_text}};
+          {"model_spec", s.model_spec_text},
+          {"load_window", s.load_window}};
 }
 
 // Reads json[key] as T, or an error naming the file and the key.
@@ -76,22 +78,27 @@ bool is_a(const std::string& path, mode_t type) {
   return ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
-Status load_optimizer(const std::string& path, AdamW& optimizer, int64_t expected_step) {
+// The optimizer's moments under checkpoint names (a stacked parameter's per expert).
+models::NamedTensorList moment_tensors(const models::ParameterList& params, const std::vector<Tensor>& m,
+                                       const std::vector<Tensor>& v) {
+  models::NamedTensorList out = models::checkpoint_tensors(params, m, kExpAvgSuffix);
+  models::NamedTensorList sq = models::checkpoint_tensors(params, v, kExpAvgSqSuffix);
+  out.insert(out.end(), sq.begin(), sq.end());
+  return out;
+}
+
+Status load_optimizer(const std::string& path, const models::ParameterList& params, AdamW& optimizer,
+                      int64_t expected_step) {
   MONE_ASSIGN_OR_RETURN(SafetensorsFile file, read_safetensors(path));
+  // The whole state, shaped like the parameters; load_state keeps this rank's share (ZeRO-1).
   std::vector<Tensor> m, v;
-  for (const std::string& name : optimizer.names()) {
-    for (auto [suffix, out] : {std::pair{kExpAvgSuffix, &m}, std::pair{kExpAvgSqSuffix, &v}}) {
-      auto it = file.tensors.find(name + suffix);
-      if (it == file.tensors.end()) {
-        return absl::NotFoundError(absl::StrCat(path, ": tensor ", name, suffix, " is missing"));
-      }
-      out->push_back(it->second);
-    }
+  for (const auto& p : params) {
+    MONE_ASSIGN_OR_RETURN(Tensor mi, Tensor::zeros_like(p.param.value()));
+    MONE_ASSIGN_OR_RETURN(Tensor vi, Tensor::zeros_like(p.param.value()));
+    m.push_back(std::move(mi));
+    v.push_back(std::move(vi));
   }
-  if (file.tensors.size() != 2 * optimizer.names().size()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": holds ", file.tensors.size(), " tensors, expected ",
-                                                   2 * optimizer.names().size()));
-  }
+  MONE_RETURN_IF_ERROR(models::load_named_tensors(moment_tensors(params, m, v), file.tensors, path));
   auto step_it = file.metadata.find("step");
   if (step_it == file.metadata.end() || step_it->second != std::to_string(expected_step)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": metadata step does not match trainer_state.json's optimizer_step ",
@@ -128,12 +135,8 @@ StatusOr<std::string> save_checkpoint(const std::string& run_dir, const models::
                                       const AdamW& optimizer, const TrainerState& state,
                                       const proto::ModelSpec& model_spec, int keep_last) {
   auto write_files = [&](const std::string& dir) -> Status {
-    std::vector<std::pair<std::string, Tensor>> weights, moments;
-    for (const auto& p : params) weights.emplace_back(p.name, p.param.value());
-    for (size_t i = 0; i < optimizer.names().size(); ++i) {
-      moments.emplace_back(optimizer.names()[i] + kExpAvgSuffix, optimizer.exp_avg()[i]);
-      moments.emplace_back(optimizer.names()[i] + kExpAvgSqSuffix, optimizer.exp_avg_sq()[i]);
-    }
+    const models::NamedTensorList weights = models::checkpoint_tensors(params);
+    const models::NamedTensorList moments = moment_tensors(params, optimizer.exp_avg(), optimizer.exp_avg_sq());
     MONE_RETURN_IF_ERROR(write_safetensors(join_path(dir, kModelFileName), weights, {{"format", "pt"}}));
     MONE_RETURN_IF_ERROR(write_safetensors(join_path(dir, kOptimizerFileName), moments,
                                            {{"step", std::to_string(optimizer.step_count())}}));
@@ -161,6 +164,7 @@ StatusOr<TrainerState> read_trainer_state(const std::string& dir) {
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec_sha256", path, s.model_spec_sha256));
   MONE_RETURN_IF_ERROR(read_key(j, "train_spec", path, s.train_spec_text));
   MONE_RETURN_IF_ERROR(read_key(j, "model_spec", path, s.model_spec_text));
+  if (auto it = j.find("load_window"); it != j.end()) s.load_window = *it;  // absent before it was kept
   if (s.step < 0 || s.optimizer_step < 0 || s.optimizer_step > s.step) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": inconsistent step ", s.step, " / optimizer_step ",
                                                    s.optimizer_step));
@@ -173,15 +177,23 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
   ResumePoint point;
   MONE_ASSIGN_OR_RETURN(point.dir, find_resumable_checkpoint(run_dir, &point.warnings));
   MONE_ASSIGN_OR_RETURN(point.state, read_trainer_state(point.dir));
-  const std::string ours = models::model_spec_to_text(model_spec);
-  if (point.state.model_spec_text != ours) {
+  // The name is a label: renaming the model changes nothing it computes.
+  proto::ModelSpec theirs_spec;
+  MONE_RETURN_IF_ERROR(models::merge_textproto(point.state.model_spec_text,
+                                               join_path(point.dir, kTrainerStateFileName) + " (model_spec)",
+                                               &theirs_spec));
+  theirs_spec.clear_name();
+  proto::ModelSpec ours_spec = model_spec;
+  ours_spec.clear_name();
+  const std::string theirs = models::model_spec_to_text(theirs_spec), ours = models::model_spec_to_text(ours_spec);
+  if (theirs != ours) {
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", point.dir, " was trained with a different model spec than this run (",
-                     first_difference(point.state.model_spec_text, ours),
-                     "); resume with the same model spec, or start a new run directory"));
+                     first_difference(theirs, ours), "); resume with the same model spec, or start a new run directory"));
   }
   MONE_RETURN_IF_ERROR(load_weights(join_path(point.dir, kModelFileName), params));
-  MONE_RETURN_IF_ERROR(load_optimizer(join_path(point.dir, kOptimizerFileName), optimizer, point.state.optimizer_step));
+  MONE_RETURN_IF_ERROR(
+      load_optimizer(join_path(point.dir, kOptimizerFileName), params, optimizer, point.state.optimizer_step));
   return point;
 }
 
@@ -198,9 +210,14 @@ StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const 
   }
   const std::string config_path = join_path(dir, kModelConfigFileName);
   MONE_ASSIGN_OR_RETURN(nlohmann::json config, read_json_file(config_path));
-  MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
-  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, models::Transformer::create(spec, 0));
-  MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  std::unique_ptr<models::Transformer> model;
+  if (is_transformers_config(config)) {  // Mixtral, Qwen2-MoE, OLMoE: as their architecture computes them
+    MONE_ASSIGN_OR_RETURN(model, load_hf_model(dir));
+  } else {
+    MONE_ASSIGN_OR_RETURN(proto::ModelSpec spec, model_spec_from_config_json(config, config_path));
+    MONE_ASSIGN_OR_RETURN(model, models::Transformer::create(spec, 0));
+    MONE_RETURN_IF_ERROR(load_weights(join_path(dir, kModelFileName), model->parameters()));
+  }
   if (loaded_dir) *loaded_dir = dir;
   return model;
 }

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "models/transformer.h"
 #include "proto/train.pb.h"
@@ -46,6 +48,9 @@ struct TrainerState {
   std::string model_spec_text;    // models::model_spec_to_text of the model
   std::string train_spec_sha256;  // of train_spec_text
   std::string model_spec_sha256;  // of model_spec_text
+  // Expert and neuron counts of the steps since the last metrics record (LoadStats::counts_json;
+  // null when none), so that record comes out the same after a resume. Optional when read.
+  nlohmann::json load_window;
 };
 
 // The resolved spec as stored (textproto) and its state fields filled in.
@@ -66,8 +71,8 @@ struct ResumePoint {
 
 // Resumes from the newest checkpoint of run_dir that passes its manifest (older ones are tried
 // when a newer one is corrupt; each skip becomes a warning). Refuses, naming both, a checkpoint
-// whose model spec differs from `model_spec`. Loads the weights into params and the moments and
-// step into optimizer.
+// whose model spec differs from `model_spec` in anything but the `name` label. Loads the weights
+// into params and the moments and step into optimizer.
 StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, const proto::ModelSpec& model_spec,
                                                  models::ParameterList& params, AdamW& optimizer);
 
@@ -75,8 +80,10 @@ StatusOr<ResumePoint> load_checkpoint_for_resume(const std::string& run_dir, con
 StatusOr<TrainerState> read_trainer_state(const std::string& dir);
 
 // The model a checkpoint directory describes (its config.json), built and loaded with its
-// model.safetensors. `dir` may also be a run directory: its newest valid checkpoint is used.
-// The chosen directory goes to *loaded_dir when given.
+// model.safetensors. `dir` may also be a run directory (its newest valid checkpoint is used) or a
+// Hugging Face transformers directory (Mixtral, Qwen2-MoE, OLMoE: train/hf_interop.h's
+// load_hf_model). The one entry point of every command that takes a checkpoint. The chosen
+// directory goes to *loaded_dir when given.
 StatusOr<std::unique_ptr<models::Transformer>> load_model_from_checkpoint(const std::string& dir,
                                                                           std::string* loaded_dir = nullptr);
 

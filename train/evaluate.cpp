@@ -10,6 +10,20 @@
 #include "train/data/find_shards.h"
 
 namespace mone::train {
+
+StatusOr<EvalReader> open_eval_reader(const std::vector<std::string>& paths, int64_t B, int64_t T, std::string* note) {
+  StatusOr<EvalReader> one = EvalReader::open(paths, 1, T);
+  if (!one.ok()) {
+    return Status(one.status().code(),
+                  absl::StrCat(one.status().message(),
+                               "; give more text (or a larger --val-fraction) to mone data prepare, or a shorter --seq-len"));
+  }
+  const int64_t fit = (one->num_tokens() - 1) / T;
+  if (fit >= B) return EvalReader::open(paths, B, T);
+  *note = absl::StrCat("the evaluation data holds ", one->num_tokens(), " tokens, less than one batch of ", B, " x ", T,
+                       ": evaluating batches of ", fit, " x ", T);
+  return EvalReader::open(paths, fit, T);
+}
 namespace {
 
 bool is_directory(const std::string& path) {
@@ -54,7 +68,7 @@ Status backward_mean(const autograd::Variable& loss, int64_t n) {
 double EvalResult::perplexity() const { return std::exp(mean.ce); }
 
 StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader& reader, int64_t max_batches,
-                              bool with_grads) {
+                              bool with_grads, int rank, int ranks) {
   const int64_t available = reader.num_batches();
   const int64_t n = max_batches > 0 ? std::min(max_batches, available) : available;
   const int64_t B = reader.batch_size(), T = reader.seq_len();
@@ -63,17 +77,18 @@ StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader
 
   EvalResult result;
   std::vector<int32_t> inputs(B * T), targets(B * T);
-  for (int64_t j = 0; j < n; ++j) {
+  const int64_t mine = n > rank ? (n - rank - 1) / ranks + 1 : 0;  // this rank's batches: rank, rank + ranks, ...
+  for (int64_t j = rank; j < n; j += ranks) {
     MONE_RETURN_IF_ERROR(reader.read(j, inputs.data(), targets.data()));
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector(inputs, {B, T}));
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, model.forward(ids, tgt));
     result.mean += LossValues::of(out);
-    if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, n));
+    if (with_grads) MONE_RETURN_IF_ERROR(backward_mean(out.loss, mine));
   }
-  result.batches = n;
-  result.tokens = n * B * T;
-  if (n > 0) result.mean = result.mean.scaled(1.0 / static_cast<double>(n));
+  result.batches = mine;
+  result.tokens = mine * B * T;
+  if (mine > 0) result.mean = result.mean.scaled(1.0 / static_cast<double>(mine));
   return result;
 }
 

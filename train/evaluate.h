@@ -23,6 +23,11 @@ namespace mone::train {
 // and globs as find_shards (train/data/find_shards.h) takes them.
 StatusOr<std::vector<std::string>> find_split_shards(const std::string& path, std::string_view split);
 
+// An EvalReader of B x T batches over `paths`. When they hold less than one such batch (a small
+// corpus split by --val-fraction), batches of as many whole sequences of T as fit, and *note
+// says so; less than one sequence is an error that says what to do.
+StatusOr<EvalReader> open_eval_reader(const std::vector<std::string>& paths, int64_t B, int64_t T, std::string* note);
+
 // A ModelOutput's 0-d losses as doubles; an undefined term (no experts, no MoNE) reads 0.
 struct LossValues {
   double loss = 0, ce = 0, load_balance = 0, z_loss = 0, neuron_loss = 0;
@@ -47,8 +52,10 @@ struct EvalResult {
 // max_batches <= 0). Every batch has B·T targets, so the mean over batches is the mean over tokens.
 // with_grads: also accumulates the gradient of the mean total training loss into the parameters'
 // grads (the caller zeroes them first); otherwise nothing is recorded on the tape.
+// Data parallelism: rank `rank` of `ranks` evaluates only the batches j with j mod ranks = rank
+// (batches and mean are over those); the trainer combines the ranks' results.
 StatusOr<EvalResult> evaluate(const models::Transformer& model, const EvalReader& reader, int64_t max_batches,
-                              bool with_grads = false);
+                              bool with_grads = false, int rank = 0, int ranks = 1);
 
 // {"val_loss": mean CE, "val_total_loss": CE + weighted aux terms, "val_load_balance", "val_z_loss",
 //  "val_neuron_loss", "val_perplexity": exp(CE), "val_batches": n, "val_tokens"}; another prefix

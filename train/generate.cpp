@@ -44,31 +44,75 @@ int32_t sample_token(const std::vector<double>& logits, const SampleOptions& o, 
   return order[keep - 1];
 }
 
-StatusOr<std::vector<int32_t>> generate(const models::Transformer& model, const std::vector<int32_t>& prompt,
-                                        const SampleOptions& options, const std::function<void(int32_t)>& on_token) {
-  if (prompt.empty()) return absl::InvalidArgumentError("generate: the prompt holds no tokens");
+StatusOr<Generation> generate(const models::Transformer& model, const std::vector<int32_t>& prompt,
+                              const SampleOptions& options, const std::function<bool(int32_t)>& on_token) {
+  if (prompt.empty()) return absl::InvalidArgumentError("the prompt holds no tokens");
   const int64_t max_len = model.spec().max_position_embeddings();
   if (static_cast<int64_t>(prompt.size()) > max_len) {
-    return absl::InvalidArgumentError(absl::StrCat("generate: the prompt has ", prompt.size(),
+    return absl::InvalidArgumentError(absl::StrCat("the prompt has ", prompt.size(),
                                                    " tokens; the model's context is ", max_len));
   }
   autograd::NoGradGuard no_grad;
   std::vector<models::KvCache> caches;
   Generator gen(options.seed);
-  std::vector<int32_t> out;
+  Generation g;
+  std::vector<int32_t> history = prompt;  // everything so far: the window slides over it
   std::vector<int32_t> step_ids = prompt;
-  while (static_cast<int64_t>(out.size()) < options.max_tokens) {
+  const int64_t window = std::max<int64_t>(1, max_len / 2);
+  while (static_cast<int64_t>(g.ids.size()) < options.max_tokens) {
     MONE_ASSIGN_OR_RETURN(Tensor ids, Tensor::from_vector<int32_t>(step_ids, {1, static_cast<int64_t>(step_ids.size())}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput fwd, model.forward(ids, Tensor(), &caches));
     const Tensor& logits = fwd.logits.value();  // [T, V]: the last row predicts the next token
     MONE_ASSIGN_OR_RETURN(Tensor last, logits.slice(0, logits.size(0) - 1, logits.size(0)));
     const int32_t next = sample_token(last.to_vector<double>(), options, gen.uniform());
-    out.push_back(next);
-    if (on_token) on_token(next);
+    g.ids.push_back(next);
+    history.push_back(next);
+    if (on_token && !on_token(next)) break;
     if (next == options.stop_token) break;
-    if (caches[0].length() + 1 > max_len) break;  // the context is full
-    step_ids = {next};
+    if (caches[0].length() + 1 > max_len) {  // the context is full: go on from its last half
+      caches.clear();
+      step_ids.assign(history.end() - window, history.end());
+      ++g.context_slides;
+    } else {
+      step_ids = {next};
+    }
   }
+  return g;
+}
+
+StopStrings::StopStrings(std::vector<std::string> stops) : stops_(std::move(stops)) {
+  std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
+}
+
+std::string StopStrings::feed(std::string_view text) {
+  if (done_) return "";
+  pending_.append(text);
+  size_t first = std::string::npos;
+  for (const std::string& s : stops_) first = std::min(first, pending_.find(s));
+  if (first != std::string::npos) {
+    done_ = true;
+    std::string out = pending_.substr(0, first);
+    pending_.clear();
+    return out;
+  }
+  // Hold back the longest tail that is the start of some stop string.
+  size_t hold = 0;
+  for (const std::string& s : stops_) {
+    for (size_t n = std::min(s.size() - 1, pending_.size()); n > hold; --n) {
+      if (pending_.compare(pending_.size() - n, n, s, 0, n) == 0) {
+        hold = n;
+        break;
+      }
+    }
+  }
+  std::string out = pending_.substr(0, pending_.size() - hold);
+  pending_.erase(0, pending_.size() - hold);
+  return out;
+}
+
+std::string StopStrings::finish() {
+  std::string out = done_ ? "" : pending_;
+  pending_.clear();
   return out;
 }
 

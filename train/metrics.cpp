@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "core/file_io.h"
@@ -43,6 +44,17 @@ Status truncate_metrics_after(const std::string& path, int64_t step) {
   }
   if (kept == *text) return absl::OkStatus();
   return write_string_atomic(path, kept);
+}
+
+StatusOr<std::string> set_aside(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::string();
+  for (int i = 1;; ++i) {
+    const std::string aside = absl::StrCat(path, ".", i);
+    if (std::filesystem::exists(aside, ec)) continue;
+    MONE_RETURN_IF_ERROR(rename_path(path, aside));
+    return aside;
+  }
 }
 
 std::string format_duration(double s) {

@@ -33,6 +33,10 @@ class MetricsLog {
 // the log reads as if the run had never stopped. A missing file is fine. Rewrites atomically.
 Status truncate_metrics_after(const std::string& path, int64_t step);
 
+// Moves an existing `path` to the first free path.1, path.2, ... and returns that name; "" when
+// there is no file to move. For a new run that finds an earlier run's log.
+StatusOr<std::string> set_aside(const std::string& path);
+
 // "step 120/400 | loss 3.214 | 5.1k tok/s | ETA 1m05s"
 std::string progress_line(int64_t step, int64_t total_steps, double loss, double tokens_per_s, double eta_s);
 // "1m05s", "2h03m", "12s"

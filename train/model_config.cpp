@@ -1,7 +1,5 @@
 #include "train/model_config.h"
 
-#include <cctype>
-
 #include <google/protobuf/descriptor.h>
 
 #include "models/spec.h"
@@ -11,16 +9,6 @@ namespace {
 
 using Field = google::protobuf::FieldDescriptor;
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 Status wrong_type(const std::string& source, const std::string& key, const char* expected) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\" must be ", expected));
 }
@@ -29,6 +17,18 @@ Status wrong_type(const std::string& source, const std::string& key, const char*
 Status set_field(proto::ModelSpec& spec, const Field* f, const nlohmann::json& value, const std::string& source) {
   const auto* r = spec.GetReflection();
   const std::string& key = f->name();
+  if (f->is_repeated()) {  // a list of integers (mlp_only_layers)
+    if (f->cpp_type() != Field::CPPTYPE_INT64) {
+      return absl::InternalError(absl::StrCat("config.json: ModelSpec list field ", key, " has an unsupported type"));
+    }
+    if (!value.is_array()) return wrong_type(source, key, "a list of integers");
+    r->ClearField(&spec, f);
+    for (const nlohmann::json& v : value) {
+      if (!v.is_number_integer()) return wrong_type(source, key, "a list of integers");
+      r->AddInt64(&spec, f, v.get<int64_t>());
+    }
+    return absl::OkStatus();
+  }
   switch (f->cpp_type()) {
     case Field::CPPTYPE_INT64:
       if (!value.is_number_integer()) return wrong_type(source, key, "an integer");
@@ -48,10 +48,11 @@ Status set_field(proto::ModelSpec& spec, const Field* f, const nlohmann::json& v
       return absl::OkStatus();
     case Field::CPPTYPE_ENUM: {
       if (!value.is_string()) return wrong_type(source, key, "a string");
-      const auto* v = f->enum_type()->FindValueByName(upper(value.get<std::string>()));
+      const auto* v = models::find_enum_value(f->enum_type(), value.get<std::string>());
       if (v == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(source, ": key \"", key, "\" has an unknown value \"", value.get<std::string>(), "\""));
+        return absl::InvalidArgumentError(absl::StrCat(source, ": key \"", key, "\" has an unknown value \"",
+                                                       value.get<std::string>(), "\"; allowed: ",
+                                                       models::lower_case(models::enum_value_names(f->enum_type()))));
       }
       r->SetEnum(&spec, f, v);
       return absl::OkStatus();
@@ -78,12 +79,18 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
   const auto* r = spec.GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const Field* f = d->field(i);
+    if (f->is_repeated()) {  // mlp_only_layers: a list of integers, [] when empty
+      nlohmann::json list = nlohmann::json::array();
+      for (int j = 0; j < r->FieldSize(spec, f); ++j) list.push_back(r->GetRepeatedInt64(spec, f, j));
+      config[f->name()] = list;
+      continue;
+    }
     switch (f->cpp_type()) {
       case Field::CPPTYPE_INT64: config[f->name()] = r->GetInt64(spec, f); break;
       case Field::CPPTYPE_DOUBLE: config[f->name()] = r->GetDouble(spec, f); break;
       case Field::CPPTYPE_BOOL: config[f->name()] = r->GetBool(spec, f); break;
       case Field::CPPTYPE_STRING: config[f->name()] = r->GetString(spec, f); break;
-      case Field::CPPTYPE_ENUM: config[f->name()] = lower(r->GetEnum(spec, f)->name()); break;
+      case Field::CPPTYPE_ENUM: config[f->name()] = models::lower_case(r->GetEnum(spec, f)->name()); break;
       default: break;
     }
   }
@@ -93,14 +100,20 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec_in) {
 StatusOr<proto::ModelSpec> model_spec_from_config_json(const nlohmann::json& config, const std::string& source) {
   if (!config.is_object()) return absl::InvalidArgumentError(absl::StrCat(source, ": expected a JSON object"));
   proto::ModelSpec spec;
-  const auto* d = spec.GetDescriptor();
   for (const auto& [key, value] : config.items()) {
-    const Field* f = d->FindFieldByName(key);
-    if (f == nullptr) continue;  // architectures, model_type, torch_dtype, other tools' keys
-    MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+    // Keys that name no field (architectures, model_type, torch_dtype, other tools') are ignored.
+    MONE_RETURN_IF_ERROR(set_model_spec_field(spec, key, value, source).status());
   }
   MONE_RETURN_IF_ERROR(models::validate_model_spec(spec, source));
   return spec;
+}
+
+StatusOr<bool> set_model_spec_field(proto::ModelSpec& spec, const std::string& key, const nlohmann::json& value,
+                                    const std::string& source) {
+  const Field* f = spec.GetDescriptor()->FindFieldByName(key);
+  if (f == nullptr) return false;
+  MONE_RETURN_IF_ERROR(set_field(spec, f, value, source));
+  return true;
 }
 
 }  // namespace mone::train

@@ -26,4 +26,10 @@ nlohmann::json model_config_json(const proto::ModelSpec& spec);
 // validated.
 StatusOr<proto::ModelSpec> model_spec_from_config_json(const nlohmann::json& config, const std::string& source);
 
+// Sets the ModelSpec field named `key` from one config.json value, by the rules above (a wrong
+// JSON type or an unknown enum value is an error naming `source` and the key). False when no
+// field has that name. (The Hugging Face importer reads mone's own keys with it.)
+StatusOr<bool> set_model_spec_field(proto::ModelSpec& spec, const std::string& key, const nlohmann::json& value,
+                                    const std::string& source);
+
 }  // namespace mone::train

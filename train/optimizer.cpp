@@ -5,17 +5,29 @@
 
 namespace mone::train {
 
-Status reduce_gradients(models::ParameterList& params) {
-  // Data parallelism goes here, and only here: all-reduce (sum, then divide by the number of
-  // workers) every parameter's gradient, in the ParameterList's fixed order so that every worker
-  // issues the same collectives. One process: the gradients are already the full-batch ones.
-  (void)params;
-  return absl::OkStatus();
+StatusOr<std::vector<Tensor>> reduce_gradients(models::ParameterList& params, dist::DataParallel* parallel) {
+  // A parameter no token reached this step (an idle expert) has no gradient: it gets zeros, so
+  // every parameter sees the same step count and its momentum and decay still apply, and every
+  // rank sends the same buffers.
+  std::vector<Tensor> grads;
+  for (auto& p : params) {
+    if (!p.param.has_grad()) {
+      MONE_ASSIGN_OR_RETURN(Tensor zero, Tensor::zeros_like(p.param.value()));
+      p.param.set_grad(zero);
+    } else if (!p.param.grad().is_contiguous()) {
+      p.param.set_grad(p.param.grad().contiguous());
+    }
+    grads.push_back(p.param.grad());
+  }
+  // Data parallelism happens here, and only here: every gradient averaged over the ranks, in the
+  // ParameterList's fixed order. One process: the gradients are already the full batch's.
+  if (parallel != nullptr) MONE_RETURN_IF_ERROR(parallel->average(grads));
+  return grads;
 }
 
 bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings) {
   if (decay_norms_and_embeddings) return true;
-  return p.param.value().dim() == 2 && p.name != "model.embed_tokens.weight";
+  return p.param.value().dim() >= 2 && p.name != "model.embed_tokens.weight";
 }
 
 void zero_grads(models::ParameterList& params) {
@@ -30,8 +42,11 @@ StatusOr<AdamW> AdamW::create(const models::ParameterList& params, const Optimiz
     if (!seen.insert(p.name).second) {
       return absl::InvalidArgumentError(absl::StrCat("AdamW: parameter ", p.name, " is listed twice"));
     }
-    MONE_ASSIGN_OR_RETURN(Tensor m, Tensor::zeros_like(p.param.value()));
-    MONE_ASSIGN_OR_RETURN(Tensor v, Tensor::zeros_like(p.param.value()));
+    Tensor m, v;  // undefined: ZeRO-1 gave this parameter to another rank
+    if (config.parallel == nullptr || config.parallel->owns(opt.names_.size())) {
+      MONE_ASSIGN_OR_RETURN(m, Tensor::zeros_like(p.param.value()));
+      MONE_ASSIGN_OR_RETURN(v, Tensor::zeros_like(p.param.value()));
+    }
     opt.names_.push_back(p.name);
     opt.m_.push_back(std::move(m));
     opt.v_.push_back(std::move(v));
@@ -42,27 +57,14 @@ StatusOr<AdamW> AdamW::create(const models::ParameterList& params, const Optimiz
 
 StatusOr<StepResult> AdamW::step(models::ParameterList& params, double lr, double loss) {
   MONE_CHECK_EQ(params.size(), names_.size()) << "AdamW::step: the parameter list changed size";
-  MONE_RETURN_IF_ERROR(reduce_gradients(params));
+  MONE_ASSIGN_OR_RETURN(std::vector<Tensor> grads, reduce_gradients(params, config_.parallel));
 
-  // A parameter no token reached this step (an idle expert) has no gradient: it gets zeros, so
-  // every parameter sees the same step count and its momentum and decay still apply.
-  std::vector<Tensor> grads;
-  for (auto& p : params) {
-    if (!p.param.has_grad()) {
-      MONE_ASSIGN_OR_RETURN(Tensor zero, Tensor::zeros_like(p.param.value()));
-      p.param.set_grad(zero);
-    } else if (!p.param.grad().is_contiguous()) {
-      p.param.set_grad(p.param.grad().contiguous());
-    }
-    grads.push_back(p.param.grad());
-  }
-
+  // Clipping is fused into the update (grad_scale): gradients are read, never written, so two
+  // parameters may share one gradient tensor (autograd/variable.h, grad_owned).
   StepResult result;
-  if (config_.grad_clip > 0) {
-    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::clip_grad_norm(grads, config_.grad_clip));
-  } else {
-    MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::global_grad_norm(grads));
-  }
+  MONE_ASSIGN_OR_RETURN(result.grad_norm, ops::global_grad_norm(grads));
+  const bool clip = config_.grad_clip > 0 && result.grad_norm > config_.grad_clip;
+  const double grad_scale = clip ? config_.grad_clip / (result.grad_norm + 1e-6) : 1.0;
   if (!std::isfinite(loss) || !std::isfinite(result.grad_norm)) {
     zero_grads(params);
     return result;  // applied = false: the caller warns and counts
@@ -70,13 +72,20 @@ StatusOr<StepResult> AdamW::step(models::ParameterList& params, double lr, doubl
 
   ++step_;
   for (size_t i = 0; i < params.size(); ++i) {
+    if (!m_[i].defined()) continue;  // ZeRO-1: its owner updates it
     ops::AdamWParams hp = config_.adamw;
     hp.lr = lr;
     hp.weight_decay = decay_[i] ? config_.adamw.weight_decay : 0.0;
+    hp.grad_scale = grad_scale;
     Tensor value = params[i].param.value();
     MONE_RETURN_IF_ERROR(ops::adamw_update(value, grads[i], m_[i], v_[i], hp, step_));
   }
   zero_grads(params);
+  if (config_.parallel != nullptr && config_.parallel->shards_optimizer_state()) {
+    std::vector<Tensor> values;
+    for (const auto& p : params) values.push_back(p.param.value());
+    MONE_RETURN_IF_ERROR(config_.parallel->broadcast_from_owners(values, /*receive=*/true));
+  }
   result.applied = true;
   return result;
 }
@@ -89,6 +98,7 @@ Status AdamW::load_state(const std::vector<Tensor>& m, const std::vector<Tensor>
   }
   if (step < 0) return absl::InvalidArgumentError(absl::StrCat(source, ": optimizer step ", step, " < 0"));
   for (size_t i = 0; i < m_.size(); ++i) {
+    if (!m_[i].defined()) continue;  // ZeRO-1: another rank's share
     for (const auto& [dst, src, what] : {std::tuple{&m_[i], &m[i], ".exp_avg"}, std::tuple{&v_[i], &v[i], ".exp_avg_sq"}}) {
       if (src->shape() != dst->shape()) {
         return absl::InvalidArgumentError(absl::StrCat(source, ": ", names_[i], what, " has shape ",

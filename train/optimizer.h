@@ -2,12 +2,13 @@
 // clipping, and the skip of non-finite steps.
 //
 // One optimizer step (Trainer calls these in order):
-//   1. reduce_gradients(params)      the one place data-parallel all-reduce will go (no-op today)
+//   1. reduce_gradients(params)      the one place data-parallel all-reduce happens
 //   2. norm = ‖g‖₂ over all params    clip every g by max_norm / (norm + 1e-6) when norm > max_norm
+//                                      (fused into the update: the gradients themselves are not written)
 //   3. if loss or norm is not finite: skip (zero the grads, do not count the step)
 //   4. AdamW per parameter with its own decay (ops/optim.h has the formulas), step t = 1, 2, ...
 //   5. zero the grads
-// Weight decay goes to 2-D weight matrices only (projections, experts, router, lm_head); RMSNorm
+// Weight decay goes to weight matrices only (projections, experts — stacked [E, ...] —, router, lm_head); RMSNorm
 // weights and the token embedding are not decayed unless decay_norms_and_embeddings is set.
 #pragma once
 
@@ -16,18 +17,21 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dist/data_parallel.h"
 #include "models/module.h"
 #include "ops/optim.h"
 
 namespace mone::train {
 
-// Sums (averages) every parameter's gradient over data-parallel workers. THE single place where
-// an all-reduce (NCCL or MPI) over the parameters' gradients will go; with one process there is
-// nothing to reduce and it returns OK. Gradient accumulation over micro-batches happens before
-// this call, clipping and the update after it, so adding workers changes nothing else.
-Status reduce_gradients(models::ParameterList& params);
+// Makes every parameter's gradient defined (zeros for a parameter no token reached) and
+// contiguous, then averages it over the data-parallel ranks: THE single place where the
+// gradients are all-reduced (bucketed, dist/data_parallel.h). With no `parallel` (one process)
+// nothing is reduced. Gradient accumulation over micro-batches happens before this call,
+// clipping and the update after it, so adding ranks changes nothing else. Returns the gradients
+// in the list's order.
+StatusOr<std::vector<Tensor>> reduce_gradients(models::ParameterList& params, dist::DataParallel* parallel);
 
-// Whether AdamW decays this parameter: 2-D and not the token embedding, or anything when
+// Whether AdamW decays this parameter: a matrix (2-D, or a stack of them) and not the token embedding, or anything when
 // decay_norms_and_embeddings.
 bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings);
 
@@ -35,6 +39,10 @@ struct OptimizerConfig {
   ops::AdamWParams adamw;      // lr is replaced every step by the schedule's value
   double grad_clip = 1.0;      // clip the global L2 norm to this; 0 disables clipping
   bool decay_norms_and_embeddings = false;
+  // Data parallelism (not owned; nullptr: one process). With its ZeRO-1 sharding, AdamW keeps m
+  // and v only for the parameters this rank owns (the others' exp_avg() entries are undefined),
+  // updates only those, and then receives the others from their owners.
+  dist::DataParallel* parallel = nullptr;
 };
 
 // What one call of AdamW::step did.

@@ -1,8 +1,11 @@
 #include "train/prepare.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <filesystem>
 
+#include "core/file_io.h"
 #include "train/data/shard.h"
 #include "absl/strings/str_join.h"
 #include "train/tokenizer/text_inputs.h"
@@ -53,10 +56,13 @@ class ShardWriter {
   ShardWriter(std::string dir, std::string split, int64_t shard_tokens, int64_t vocab, PrepareSummary* summary)
       : dir_(std::move(dir)), split_(std::move(split)), limit_(shard_tokens), vocab_(vocab), summary_(summary) {}
 
-  Status add(const std::vector<int32_t>& doc, int32_t eot) {
-    tokens_.push_back(static_cast<uint32_t>(eot));
-    for (int32_t t : doc) tokens_.push_back(static_cast<uint32_t>(t));
-    if (static_cast<int64_t>(tokens_.size()) >= limit_) return flush();
+  // Appends tokens; every time limit_ tokens are pending, they become a shard (a document may
+  // continue in the next shard, as llm.c's writers do).
+  Status add(std::span<const int32_t> tokens) {
+    for (int32_t t : tokens) {
+      tokens_.push_back(static_cast<uint32_t>(t));
+      if (static_cast<int64_t>(tokens_.size()) == limit_) MONE_RETURN_IF_ERROR(flush());
+    }
     return absl::OkStatus();
   }
   Status flush() {
@@ -80,15 +86,16 @@ class ShardWriter {
 
 StatusOr<PrepareSummary> prepare_data(const Tokenizer& tokenizer, const PrepareOptions& options) {
   if (!tokenizer.has_eot()) {
-    return absl::InvalidArgumentError("data prepare: the tokenizer has no <|endoftext|> token to separate documents");
+    return absl::InvalidArgumentError("the tokenizer has no <|endoftext|> token to separate documents");
   }
   if (!(options.val_fraction >= 0.0 && options.val_fraction < 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat("data prepare: --val-fraction ", options.val_fraction,
+    return absl::InvalidArgumentError(absl::StrCat("--val-fraction ", options.val_fraction,
                                                    " must lie in [0, 1)"));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(options.out_dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat(options.out_dir, ": cannot create: ", ec.message()));
+  if (options.shard_tokens < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--shard-tokens ", options.shard_tokens, " must be >= 1"));
+  }
+  MONE_RETURN_IF_ERROR(make_directories(options.out_dir));
   MONE_ASSIGN_OR_RETURN(std::vector<std::string> docs, read_documents(options.inputs, options.doc_separator));
 
   PrepareSummary summary;
@@ -96,10 +103,28 @@ StatusOr<PrepareSummary> prepare_data(const Tokenizer& tokenizer, const PrepareO
   ShardWriter val(options.out_dir, "val", options.shard_tokens, tokenizer.vocab_size(), &summary);
   const double f = options.val_fraction;
   for (size_t i = 0; i < docs.size(); ++i) {
-    const std::vector<int32_t> ids = tokenizer.encode(docs[i]);
+    std::vector<int32_t> ids = {tokenizer.eot_id()};
+    for (int32_t t : tokenizer.encode(docs[i])) ids.push_back(t);
     const bool is_val = std::floor((i + 1) * f) > std::floor(i * f);
-    MONE_RETURN_IF_ERROR((is_val ? val : train).add(ids, tokenizer.eot_id()));
-    (is_val ? summary.val_tokens : summary.train_tokens) += static_cast<int64_t>(ids.size()) + 1;
+    const int64_t n = static_cast<int64_t>(ids.size());
+    if (f > 0 && !is_val && i + 1 == docs.size() && summary.val_documents == 0) {
+      // Validation was asked for but no document landed there: its tail goes to validation.
+      if (n < 3) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--val-fraction ", f, ": no document fell into validation and the last one is too short to split (",
+            n - 1, " tokens); give more text or --val-fraction 0"));
+      }
+      const int64_t tail = std::clamp<int64_t>(std::llround(f * static_cast<double>(n)), 1, n - 2);
+      MONE_RETURN_IF_ERROR(train.add(std::span<const int32_t>(ids).first(n - tail)));
+      MONE_RETURN_IF_ERROR(val.add(std::span<const int32_t>(ids).last(tail)));
+      summary.train_tokens += n - tail;
+      summary.val_tokens += tail;
+      ++summary.train_documents;
+      summary.split_document_tokens = tail;
+      continue;
+    }
+    MONE_RETURN_IF_ERROR((is_val ? val : train).add(ids));
+    (is_val ? summary.val_tokens : summary.train_tokens) += n;
     ++(is_val ? summary.val_documents : summary.train_documents);
   }
   summary.documents = static_cast<int64_t>(docs.size());

@@ -3,6 +3,10 @@
 // Every document is written as <|endoftext|> followed by its tokens (llm.c's convention: the EOT
 // token starts each document). Documents go to the validation split evenly spread through the
 // corpus: document i is a validation document when floor((i+1)·f) > floor(i·f), f = val_fraction.
+// When f > 0 but no document lands there (fewer than 1/f documents), the last document is split by
+// tokens instead: its last round(f·n) tokens (at least 1) go to validation, the rest to training.
+// Each shard holds at most shard_tokens tokens; a document that does not fit continues in the
+// next shard (llm.c's writers do the same).
 #pragma once
 
 #include <string>
@@ -28,6 +32,7 @@ struct PrepareOptions {
 struct PrepareSummary {
   int64_t documents = 0, train_documents = 0, val_documents = 0;
   int64_t train_tokens = 0, val_tokens = 0;
+  int64_t split_document_tokens = 0;  // > 0: the last document's tail (this many tokens) is the validation split
   std::vector<std::string> shards;  // paths written
 };
 

@@ -1,15 +1,22 @@
 #include "train/train_spec.h"
 
+#include <glob.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/text_format.h>
 
+#include "absl/strings/str_join.h"
 #include "models/spec.h"
 
 namespace mone::train {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 Status parse_into(const std::string& text, const std::string& source, proto::TrainSpec& spec) {
   return models::merge_textproto(text, source, &spec);
@@ -20,7 +27,118 @@ Status positive(const std::string& source, const char* field, double value) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": field ", field, " = ", value, ": must be > 0"));
 }
 
+// The fields that name files: inputs are looked for beside the spec, run_dir is an output.
+constexpr const char* kInputPathFields[] = {"model_spec", "train_data", "val_data", "tokenizer"};
+constexpr const char* kOutputPathField = "run_dir";
+
+bool is_path_field(const std::string& name) {
+  for (const char* f : kInputPathFields) {
+    if (name == f) return true;
+  }
+  return name == kOutputPathField;
+}
+
+// Fields that change where files go, what is logged, evaluated or kept, but not the weights.
+bool affects_training(const std::string& name) {
+  for (const char* f : {"model_spec", "val_data", "run_dir", "eval_interval", "eval_batches", "checkpoint_interval",
+                        "keep_checkpoints", "log_interval", "peak_flops", "device", "tokenizer"}) {
+    if (name == f) return false;
+  }
+  return true;
+}
+
+// A file or directory, or a glob that matches something.
+bool exists_or_matches(const std::string& path) {
+  if (path.find_first_of("*?[") == std::string::npos) {
+    std::error_code ec;
+    return fs::exists(path, ec);
+  }
+  glob_t g{};
+  const bool found = ::glob(path.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0;
+  ::globfree(&g);
+  return found;
+}
+
+// The same file for two spellings of a path (symbolic links followed).
+std::string canonical_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(fs::absolute(path), ec);
+  return ec ? absolute_path(path) : absolute_path(p.string());
+}
+
+std::string field_text(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f) {
+  std::string text;
+  google::protobuf::TextFormat::PrintFieldValueToString(m, f, -1, &text);
+  return text;
+}
+
 }  // namespace
+
+std::string absolute_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::string p = fs::absolute(path).lexically_normal().string();
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+Status resolve_spec_paths(proto::TrainSpec& spec, const std::string& source, const std::string& spec_dir) {
+  const auto* d = spec.GetDescriptor();
+  const auto* r = spec.GetReflection();
+  for (const char* name : kInputPathFields) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(name);
+    const std::string value = r->GetString(spec, f);
+    if (value.empty() || fs::path(value).is_absolute()) continue;
+    std::vector<std::string> tried;
+    if (!spec_dir.empty()) tried.push_back(absolute_path((fs::path(spec_dir) / value).string()));
+    tried.push_back(absolute_path(value));
+    const auto found = std::find_if(tried.begin(), tried.end(), exists_or_matches);
+    if (found == tried.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          source, ": field ", name, " = \"", value, "\": ",
+          tried.size() == 2 ? absl::StrCat("neither ", tried[0], " (beside the spec) nor ", tried[1],
+                                           " (the working directory) exists")
+                            : absl::StrCat(tried[0], " does not exist")));
+    }
+    r->SetString(&spec, f, *found);
+  }
+  if (!spec.run_dir().empty()) spec.set_run_dir(absolute_path(spec.run_dir()));
+  return absl::OkStatus();
+}
+
+Status inline_model(proto::TrainSpec& spec, const std::string& source, const std::string& spec_dir) {
+  MONE_RETURN_IF_ERROR(resolve_spec_paths(spec, source, spec_dir));
+  if (spec.has_model()) return absl::OkStatus();
+  if (spec.model_spec().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": neither model nor model_spec is set"));
+  }
+  MONE_ASSIGN_OR_RETURN(*spec.mutable_model(), models::load_model_spec(spec.model_spec()));
+  return absl::OkStatus();
+}
+
+std::vector<SpecChange> spec_changes(const proto::TrainSpec& before, const proto::TrainSpec& after) {
+  std::vector<SpecChange> changes;
+  const auto* d = before.GetDescriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->name() == "model") continue;
+    std::string a = field_text(before, f), b = field_text(after, f);
+    if (is_path_field(f->name())) {
+      const auto* r = before.GetReflection();
+      if (canonical_path(r->GetString(before, f)) == canonical_path(r->GetString(after, f))) continue;
+    } else if (a == b) {
+      continue;
+    }
+    changes.push_back({f->name(), a, b, affects_training(f->name())});
+  }
+  return changes;
+}
+
+std::string describe_changes(const std::vector<SpecChange>& changes) {
+  std::vector<std::string> parts;
+  for (const SpecChange& c : changes) parts.push_back(absl::StrCat(c.field, " ", c.before, " -> ", c.after));
+  return absl::StrJoin(parts, ", ");
+}
 
 StatusOr<proto::TrainSpec> load_train_spec(const std::string& path) {
   std::ifstream in(path);
@@ -69,20 +187,15 @@ Status apply_override(proto::TrainSpec& spec, const std::string& assignment) {
       d = f->message_type();
     } else {
       const bool quote = f->type() == google::protobuf::FieldDescriptor::TYPE_STRING;
-      absl::StrAppend(&open, parts[i], ": ", quote ? "\"" : "", value, quote ? "\"" : "");
+      const std::string v = i == 0 && is_path_field(parts[i]) ? absolute_path(value) : value;
+      absl::StrAppend(&open, parts[i], ": ", quote ? "\"" : "", v, quote ? "\"" : "");
     }
   }
   return parse_into(open + close, absl::StrCat("--set ", assignment), spec);
 }
 
-Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source) {
-  if (!spec.has_model()) {
-    if (spec.model_spec().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": neither model nor model_spec is set"));
-    }
-    MONE_ASSIGN_OR_RETURN(proto::ModelSpec model, models::load_model_spec(spec.model_spec()));
-    *spec.mutable_model() = model;
-  }
+Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source, const std::string& spec_dir) {
+  MONE_RETURN_IF_ERROR(inline_model(spec, source, spec_dir));
   if (spec.vocab_size() > 0) spec.mutable_model()->set_vocab_size(spec.vocab_size());
   const std::string model_source = spec.model_spec().empty() ? source + " (model)" : spec.model_spec();
   MONE_RETURN_IF_ERROR(models::validate_model_spec(spec.model(), model_source));
@@ -100,6 +213,8 @@ Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source) {
         source, ": batch_size × seq_len × grad_accum_steps = ", spec.batch_size(), " × ", spec.seq_len(), " × ",
         spec.grad_accum_steps(), " tokens per step, more than mone handles (2^40)"));
   }
+  MONE_RETURN_IF_ERROR(positive(source, "grad_bucket_mb", spec.grad_bucket_mb()));
+  MONE_RETURN_IF_ERROR(positive(source, "collective_timeout_s", spec.collective_timeout_s()));
   if (spec.seq_len() > spec.model().max_position_embeddings()) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": field seq_len = ", spec.seq_len(),
                                                    ": exceeds the model's max_position_embeddings (",

@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "autograd/tape.h"
+#include "core/cuda_memory.h"
+#include "cuda/blas.h"
 #include "models/spec_stats.h"
 #include "models/transformer.h"
 #include "train/checkpoint/checkpoint_dir.h"
@@ -90,6 +92,10 @@ class Console {
 
 // Everything one training session holds.
 struct Run {
+  dist::Communicator* comm = nullptr;            // the ranks (a single-process one when none is given)
+  std::unique_ptr<dist::Communicator> own_comm;  // that single-process one
+  std::optional<dist::DataParallel> parallel;    // with more than one rank
+  bool root() const { return comm->rank() == 0; }
   proto::TrainSpec spec;
   std::string run_dir;
   std::unique_ptr<models::Transformer> model;
@@ -105,18 +111,37 @@ struct Run {
   double flops_per_token = 0, peak_flops = 0;
 };
 
+// What changed in the spec since the checkpoint: a warning when the numbers can differ from an
+// uninterrupted run, a note otherwise.
+void report_changes(const proto::TrainSpec& before, const proto::TrainSpec& now, const std::string& checkpoint,
+                    Console& console) {
+  std::vector<SpecChange> numbers, others;
+  for (SpecChange& c : spec_changes(before, now)) (c.affects_training ? numbers : others).push_back(std::move(c));
+  if (!numbers.empty()) {
+    console.say("warning: this run changes %s since %s; it continues with the new values (not an exact "
+                "continuation)", describe_changes(numbers).c_str(), checkpoint.c_str());
+  }
+  if (!others.empty()) console.say("note: changed since %s: %s", checkpoint.c_str(), describe_changes(others).c_str());
+  if (before.model().name() != now.model().name()) {
+    console.say("note: the model's name label changed from \"%s\" to \"%s\"", before.model().name().c_str(),
+                now.model().name().c_str());
+  }
+}
+
 // Checks the spec, the run directory and the data, builds the model and optimizer, and restores
 // a checkpoint when resuming. The order puts cheap checks first and writes nothing to the run
 // directory before the data is known to be good.
 Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, Console& console) {
   r.spec = spec_in;
-  MONE_RETURN_IF_ERROR(resolve_train_spec(r.spec, opt.source));
+  MONE_RETURN_IF_ERROR(resolve_train_spec(r.spec, opt.source, opt.spec_dir));
   const proto::TrainSpec& s = r.spec;
+  r.comm->set_timeout_s(s.collective_timeout_s());
   if (s.device() != "cpu") {
     return absl::UnimplementedError(absl::StrCat(opt.source, ": device \"", s.device(),
                                                  "\": training runs on the CPU for now (use --device cpu)"));
   }
   set_num_threads(s.threads());
+  cuda::set_allow_tf32(s.allow_tf32());
   r.run_dir = s.run_dir();
   const bool has = has_checkpoints(r.run_dir);
   if (has && !opt.resume) {
@@ -140,71 +165,115 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     MONE_ASSIGN_OR_RETURN(tokenizer_json, read_file_to_string(s.tokenizer()));
   }
   MONE_ASSIGN_OR_RETURN(std::vector<std::string> train_paths, find_split_shards(s.train_data(), "train"));
-  MONE_ASSIGN_OR_RETURN(TrainLoader loader, TrainLoader::open(train_paths, B, T, s.seed()));
+  MONE_ASSIGN_OR_RETURN(TrainLoader loader,
+                        TrainLoader::open(train_paths, B, T, s.seed(), r.comm->rank(), r.comm->world_size()));
   MONE_RETURN_IF_ERROR(loader.check_max_token(V));
   r.loader.emplace(std::move(loader));
   if (!s.val_data().empty() && s.eval_interval() > 0) {
     MONE_ASSIGN_OR_RETURN(std::vector<std::string> val_paths, find_split_shards(s.val_data(), "val"));
     if (val_paths == train_paths) console.say("warning: the validation shards are the training shards");
-    MONE_ASSIGN_OR_RETURN(EvalReader val, EvalReader::open(val_paths, B, T));
+    std::string note;
+    MONE_ASSIGN_OR_RETURN(EvalReader val, open_eval_reader(val_paths, B, T, &note));
+    if (!note.empty()) console.say("note: %s", note.c_str());
     MONE_RETURN_IF_ERROR(val.check_max_token(V));
     r.val.emplace(std::move(val));
   }
 
   MONE_RETURN_IF_ERROR(make_directories(r.run_dir));
-  if (!tokenizer_json.empty()) {
+  const std::string metrics_path = join_path(r.run_dir, "metrics.jsonl");
+  if (r.root() && !opt.resume) {  // a new run: records of an earlier one that kept no checkpoint go aside
+    MONE_ASSIGN_OR_RETURN(std::string aside, set_aside(metrics_path));
+    if (!aside.empty()) {
+      console.say("note: %s held the records of an earlier run that saved no checkpoint; moved to %s, "
+                  "this run starts the file afresh", metrics_path.c_str(), aside.c_str());
+    }
+  }
+  if (r.root() && !tokenizer_json.empty()) {
     MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "tokenizer.json"), tokenizer_json));
   }
 
   MONE_ASSIGN_OR_RETURN(r.model, models::Transformer::create(s.model(), s.seed()));
   r.params = r.model->parameters();
+  if (r.comm->world_size() > 1) {
+    // Every rank built the same weights from the same seed; from here on they take the same steps.
+    std::vector<Tensor> values;
+    for (const auto& p : r.params) values.push_back(p.param.value());
+    dist::DataParallelOptions dp;
+    dp.bucket_bytes = static_cast<int64_t>(s.grad_bucket_mb() * (1 << 20));
+    dp.shard_optimizer_state = s.shard_optimizer_state();
+    MONE_ASSIGN_OR_RETURN(dist::DataParallel parallel, dist::DataParallel::create(*r.comm, values, dp));
+    r.parallel.emplace(std::move(parallel));
+  }
   OptimizerConfig oc;
   oc.adamw = {s.lr(), s.beta1(), s.beta2(), s.eps(), s.weight_decay()};
   oc.grad_clip = s.grad_clip();
   oc.decay_norms_and_embeddings = s.decay_norms_and_embeddings();
+  oc.parallel = r.parallel ? &*r.parallel : nullptr;
   MONE_ASSIGN_OR_RETURN(AdamW optimizer, AdamW::create(r.params, oc));
   r.optimizer.emplace(std::move(optimizer));
   r.state = make_trainer_state(s);
 
-  const std::string metrics_path = join_path(r.run_dir, "metrics.jsonl");
   if (opt.resume) {
     MONE_ASSIGN_OR_RETURN(ResumePoint point, load_checkpoint_for_resume(r.run_dir, s.model(), r.params, *r.optimizer));
     for (const std::string& w : point.warnings) console.say("warning: %s", w.c_str());
-    if (point.state.train_spec_sha256 != r.state.train_spec_sha256) {
-      console.say("warning: the train spec differs from the one %s was trained with; the run continues "
-                  "with the new one (not an exact continuation)", point.dir.c_str());
-    }
+    const std::string state_file = join_path(point.dir, kTrainerStateFileName);
+    MONE_ASSIGN_OR_RETURN(proto::TrainSpec before, parse_train_spec(point.state.train_spec_text, state_file));
+    report_changes(before, s, point.dir, console);
+    MONE_ASSIGN_OR_RETURN(r.load, LoadStats::from_counts_json(point.state.load_window, state_file));
     const TrainerState fresh = r.state;
     r.state = point.state;
     r.state.train_spec_text = fresh.train_spec_text;  // from now on the checkpoints record this run's spec
     r.state.train_spec_sha256 = fresh.train_spec_sha256;
     MONE_RETURN_IF_ERROR(r.loader->seek(r.state.data_position));
-    MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
+    if (r.root()) MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
     console.say("resuming from %s (step %lld)", point.dir.c_str(), static_cast<long long>(r.state.step));
   } else {
     // No checkpoint: the run starts over, and lines left by an attempt killed before its first
     // checkpoint describe nothing that was kept.
     MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, -1));
   }
-  MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "train_spec.textproto"), r.state.train_spec_text));
-  MONE_ASSIGN_OR_RETURN(MetricsLog metrics, MetricsLog::open(metrics_path));
-  r.metrics.emplace(std::move(metrics));
+  if (r.root()) {
+    MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "train_spec.textproto"), r.state.train_spec_text));
+    MONE_ASSIGN_OR_RETURN(MetricsLog metrics, MetricsLog::open(metrics_path));
+    r.metrics.emplace(std::move(metrics));
+  }
 
   r.total_steps = total_training_steps(s);
   r.schedule = {s.lr(), s.warmup_steps(), r.total_steps, s.min_lr_ratio()};
   r.flops_per_token = models::training_flops_per_token(s.model(), T);
-  r.peak_flops = s.peak_flops() > 0 ? s.peak_flops() : measure_peak_flops();
+  // MFU's denominator: every rank's peak (rank 0 measures one; the others only log through it).
+  const double peak = s.peak_flops() > 0 ? s.peak_flops() : r.root() ? measure_peak_flops() : 1.0;
+  r.peak_flops = peak * r.comm->world_size();
   return absl::OkStatus();
 }
 
 struct StepOutcome {
-  LossValues mean;  // over the micro-batches
+  LossValues mean;  // over the micro-batches (and the ranks)
   StepResult update;
 };
 
+// values = Σ over the ranks of values (one f64 all-reduce); nothing happens with one rank.
+Status sum_over_ranks(dist::Communicator& comm, std::vector<double>& values) {
+  if (comm.world_size() == 1) return absl::OkStatus();
+  MONE_ASSIGN_OR_RETURN(Tensor buffer, Tensor::from_vector(values, {static_cast<int64_t>(values.size())}));
+  MONE_RETURN_IF_ERROR(comm.all_reduce_sum(buffer));
+  values = buffer.to_vector<double>();
+  return absl::OkStatus();
+}
+
+// The ranks' LossValues weighted by `weight` and summed: with weight 1/R, the mean over ranks
+// whose shares of the batch are equal.
+Status combine_losses(dist::Communicator& comm, LossValues& l, double weight) {
+  std::vector<double> v = {l.loss, l.ce, l.load_balance, l.z_loss, l.neuron_loss};
+  for (double& x : v) x *= weight;
+  MONE_RETURN_IF_ERROR(sum_over_ranks(comm, v));
+  l = {v[0], v[1], v[2], v[3], v[4]};
+  return absl::OkStatus();
+}
+
 // grad_accum micro-batches, each backpropagated as loss / grad_accum, then one optimizer step.
 StatusOr<StepOutcome> train_step(Run& r, double lr) {
-  const int64_t A = r.spec.grad_accum_steps(), B = r.spec.batch_size(), T = r.spec.seq_len();
+  const int64_t A = r.spec.grad_accum_steps(), B = r.loader->rows(), T = r.spec.seq_len();
   std::vector<int32_t> inputs(B * T), targets(B * T);
   StepOutcome o;
   for (int64_t a = 0; a < A; ++a) {
@@ -213,32 +282,68 @@ StatusOr<StepOutcome> train_step(Run& r, double lr) {
     MONE_ASSIGN_OR_RETURN(Tensor tgt, Tensor::from_vector(targets, {B, T}));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, r.model->forward(ids, tgt));
     o.mean += LossValues::of(out);
-    r.load.add(out.layers);
+    MONE_RETURN_IF_ERROR(r.load.add(out.layers));
     MONE_RETURN_IF_ERROR(backward_mean(out.loss, A));
   }
   o.mean = o.mean.scaled(1.0 / static_cast<double>(A));
+  // The whole batch's losses: every rank then judges the same loss finite or not.
+  if (r.comm->world_size() > 1) MONE_RETURN_IF_ERROR(combine_losses(*r.comm, o.mean, 1.0 / r.comm->world_size()));
   MONE_ASSIGN_OR_RETURN(o.update, r.optimizer->step(r.params, lr, o.mean.loss));
   return o;
 }
 
 Status evaluate_now(Run& r, int64_t step, TrainSummary& summary, Console& console) {
   if (!r.val) return absl::OkStatus();
-  MONE_ASSIGN_OR_RETURN(EvalResult e, evaluate(*r.model, *r.val, r.spec.eval_batches()));
+  const int R = r.comm->world_size();
+  MONE_ASSIGN_OR_RETURN(EvalResult e, evaluate(*r.model, *r.val, r.spec.eval_batches(), false, r.comm->rank(), R));
+  if (R > 1) {  // every rank evaluated every R-th batch: weight each rank's mean by its batches
+    std::vector<double> counts = {static_cast<double>(e.batches), static_cast<double>(e.tokens)};
+    MONE_RETURN_IF_ERROR(sum_over_ranks(*r.comm, counts));
+    MONE_RETURN_IF_ERROR(combine_losses(*r.comm, e.mean, counts[0] > 0 ? e.batches / counts[0] : 0.0));
+    e.batches = static_cast<int64_t>(counts[0]);
+    e.tokens = static_cast<int64_t>(counts[1]);
+  }
+  summary.val_losses.emplace_back(step, e.mean.ce);
+  if (!r.root()) return absl::OkStatus();
   nlohmann::ordered_json record = {{"step", step}};
   record.update(eval_result_json(e));
   MONE_RETURN_IF_ERROR(r.metrics->write(record));
-  summary.val_losses.emplace_back(step, e.mean.ce);
   console.say("step %lld: val loss %.4f (perplexity %.2f, %lld tokens)", static_cast<long long>(step), e.mean.ce,
               e.perplexity(), static_cast<long long>(e.tokens));
   return absl::OkStatus();
 }
 
+// ZeRO-1: the full AdamW state, on rank 0 (the other ranks send their shares and get nothing).
+StatusOr<std::optional<AdamW>> gather_optimizer(Run& r) {
+  const AdamW& sharded = *r.optimizer;
+  std::vector<Tensor> m = sharded.exp_avg(), v = sharded.exp_avg_sq();
+  for (size_t i = 0; r.root() && i < m.size(); ++i) {
+    if (m[i].defined()) continue;
+    MONE_ASSIGN_OR_RETURN(m[i], Tensor::zeros_like(r.params[i].param.value()));
+    MONE_ASSIGN_OR_RETURN(v[i], Tensor::zeros_like(r.params[i].param.value()));
+  }
+  MONE_RETURN_IF_ERROR(r.parallel->broadcast_from_owners(m, r.root()));
+  MONE_RETURN_IF_ERROR(r.parallel->broadcast_from_owners(v, r.root()));
+  if (!r.root()) return std::nullopt;
+  OptimizerConfig whole = sharded.config();
+  whole.parallel = nullptr;
+  MONE_ASSIGN_OR_RETURN(AdamW full, AdamW::create(r.params, whole));
+  MONE_RETURN_IF_ERROR(full.load_state(m, v, sharded.step_count(), "the ranks' optimizer shards"));
+  return std::optional<AdamW>(std::move(full));
+}
+
 Status checkpoint_now(Run& r, TrainSummary& summary) {
   r.state.optimizer_step = r.optimizer->step_count();
   r.state.data_position = r.loader->position();
+  std::optional<AdamW> gathered;
+  if (r.parallel && r.parallel->shards_optimizer_state()) {
+    MONE_ASSIGN_OR_RETURN(gathered, gather_optimizer(r));
+  }
+  if (!r.root()) return absl::OkStatus();  // rank 0 writes; the others go on to the next step
+  r.state.load_window = r.load.counts_json();
   MONE_ASSIGN_OR_RETURN(summary.last_checkpoint,
-                        save_checkpoint(r.run_dir, r.params, *r.optimizer, r.state, r.spec.model(),
-                                        static_cast<int>(r.spec.keep_checkpoints())));
+                        save_checkpoint(r.run_dir, r.params, gathered ? *gathered : *r.optimizer, r.state,
+                                        r.spec.model(), static_cast<int>(r.spec.keep_checkpoints())));
   return absl::OkStatus();
 }
 
@@ -251,6 +356,11 @@ struct Timing {
 };
 
 Status log_step(Run& r, int64_t step, const StepOutcome& o, double lr, Timing& t, Console& console) {
+  MONE_RETURN_IF_ERROR(r.load.sum_over_ranks(*r.comm));
+  if (!r.root()) {
+    r.load.reset();
+    return absl::OkStatus();
+  }
   const double tok_s = t.window_s > 0 ? static_cast<double>(t.window_tokens) / t.window_s : 0.0;
   nlohmann::ordered_json record = {{"step", step},
                            {"lr", lr},
@@ -268,6 +378,12 @@ Status log_step(Run& r, int64_t step, const StepOutcome& o, double lr, Timing& t
   if (!r.load.empty()) {
     record["expert_load"] = r.load.expert_load_json();
     record["neuron_load"] = r.load.neuron_load_json();
+  }
+  if (const Device device = r.params.empty() ? Device::cpu() : r.params.front().param.value().device();
+      device.is_cuda()) {
+    const cuda_memory::MemoryStats mem = cuda_memory::memory_stats(device.index);
+    record["cuda_memory_bytes"] = mem.current_bytes;
+    record["cuda_peak_memory_bytes"] = mem.peak_bytes;
   }
   MONE_RETURN_IF_ERROR(r.metrics->write(record));
   r.load.reset();
@@ -291,8 +407,13 @@ int64_t total_training_steps(const proto::TrainSpec& spec) {
 }
 
 StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOptions& opt) {
-  Console console(opt.log);
   Run r;
+  r.comm = opt.comm;
+  if (r.comm == nullptr) {
+    r.own_comm = dist::single_process_communicator();
+    r.comm = r.own_comm.get();
+  }
+  Console console(r.root() ? opt.log : nullptr);  // rank 0 speaks for every rank
   MONE_RETURN_IF_ERROR(set_up(r, spec, opt, console));
   SignalGuard signals;
   const proto::TrainSpec& s = r.spec;
@@ -303,7 +424,12 @@ StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOpt
               s.model().name().empty() ? "model" : s.model().name().c_str(),
               static_cast<long long>(models::count_parameters(r.params)), static_cast<long long>(r.total_steps),
               static_cast<long long>(s.batch_size() * s.seq_len() * s.grad_accum_steps()), num_threads(),
-              r.peak_flops / 1e9, s.peak_flops() > 0 ? " (given)" : " (measured sgemm 512^3)");
+              r.peak_flops / r.comm->world_size() / 1e9, s.peak_flops() > 0 ? " (given)" : " (measured sgemm 512^3)");
+  if (r.comm->world_size() > 1) {
+    console.say("data parallel: %d ranks (%s), %lld sequences each per micro-batch, %zu gradient buckets%s",
+                r.comm->world_size(), r.comm->backend().c_str(), static_cast<long long>(r.loader->rows()),
+                r.parallel->reduce_buckets().size(), s.shard_optimizer_state() ? ", optimizer state sharded (ZeRO-1)" : "");
+  }
   if (r.state.step == 0) MONE_RETURN_IF_ERROR(evaluate_now(r, 0, summary, console));
 
   Timing t;
@@ -350,7 +476,9 @@ StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOpt
       MONE_RETURN_IF_ERROR(evaluate_now(r, done, summary, console));
     }
     const bool requested = opt.stop_requested && opt.stop_requested(done);
-    const bool stop = requested || g_stop_signal != 0 || (opt.stop_after_step > 0 && done >= opt.stop_after_step);
+    std::vector<double> signalled = {g_stop_signal != 0 ? 1.0 : 0.0};  // a signal to any rank stops them all
+    MONE_RETURN_IF_ERROR(sum_over_ranks(*r.comm, signalled));
+    const bool stop = requested || signalled[0] > 0 || (opt.stop_after_step > 0 && done >= opt.stop_after_step);
     if (multiple(done, s.checkpoint_interval()) || done == r.total_steps || stop) {
       MONE_RETURN_IF_ERROR(checkpoint_now(r, summary));
     }
@@ -358,6 +486,7 @@ StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOpt
       summary.stopped_early = true;
       const char* why = g_stop_signal == SIGINT    ? "SIGINT"
                         : g_stop_signal == SIGTERM ? "SIGTERM"
+                        : signalled[0] > 0         ? "a signal to another rank"
                         : requested                ? "request"
                                                    : "--stop-after";
       console.say("stopped (%s) after step %lld; saved %s; continue with --resume", why, static_cast<long long>(done),

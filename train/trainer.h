@@ -9,6 +9,13 @@
 //   every checkpoint_interval (and at the end, or when stopped): a checkpoint
 // SIGINT/SIGTERM stop the loop at the end of the current step, after a checkpoint; a second
 // signal kills the process as usual.
+//
+// Data parallelism (docs/DISTRIBUTED.md), with a communicator of R > 1 ranks: each rank reads
+// B/R rows of every micro-batch (train/data/train_loader.h) and evaluates every R-th validation
+// batch; reduce_gradients averages the gradients; the losses, evaluations and load statistics
+// are combined over the ranks; rank 0 alone prints, writes metrics.jsonl and the checkpoints
+// (with ZeRO-1 it first gathers the optimizer state). A signal to any rank stops every rank at
+// the end of the same step.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +26,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dist/communicator.h"
 #include "proto/train.pb.h"
 
 namespace mone::train {
@@ -29,14 +37,20 @@ struct TrainOptions {
   bool resume = false;
   // Names the spec (usually the --config file) in messages.
   std::string source = "<train spec>";
+  // The spec file's folder: relative input paths in the spec are looked for there first, then in
+  // the working directory (train/train_spec.h). "": the working directory only.
+  std::string spec_dir;
   // > 0: stop after this step (checkpointed, like a signal) although the schedule runs to
   // `steps`; resuming later continues exactly. For splitting one run over several jobs.
   int64_t stop_after_step = 0;
   // Where progress lines, evaluations and warnings go; nullptr: nowhere.
   std::FILE* log = stderr;
   // Called after each step with the number of steps completed; returning true stops the run as a
-  // signal would (tests use it). Empty: never.
+  // signal would (tests use it). Empty: never. Every rank must answer alike.
   std::function<bool(int64_t)> stop_requested;
+  // The ranks of a data-parallel run (not owned; its timeout becomes the spec's
+  // collective_timeout_s). nullptr: one process.
+  dist::Communicator* comm = nullptr;
 };
 
 struct TrainSummary {

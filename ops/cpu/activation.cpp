@@ -1,20 +1,14 @@
 #include "ops/cpu/activation.h"
 
-namespace mone::ops::cpu {
+#include "ops/cpu/math.h"
 
-namespace {
-// silu'(x) = σ(x) + x σ(x) (1 - σ(x)) = σ(x) (1 + x (1 - σ(x))).
-template <typename T>
-inline T silu_grad(T x, T s) {
-  return s * (T(1) + x * (T(1) - s));
-}
-}  // namespace
+namespace mone::ops::cpu {
 
 template <typename T>
 void activation_forward(Activation act, const T* x, int64_t n, T* y) {
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) {
-    const T s = stable_sigmoid(x[i]);
+    const T s = sigmoid(x[i]);
     y[i] = act == Activation::kSigmoid ? s : x[i] * s;
   }
 }
@@ -23,7 +17,7 @@ template <typename T>
 void activation_backward(Activation act, const T* grad_out, const T* in, int64_t n, T* grad_x) {
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) {
-    const T d = act == Activation::kSigmoid ? in[i] * (T(1) - in[i]) : silu_grad(in[i], stable_sigmoid(in[i]));
+    const T d = act == Activation::kSigmoid ? in[i] * (T(1) - in[i]) : silu_grad(in[i], sigmoid(in[i]));
     grad_x[i] = grad_out[i] * d;
   }
 }
@@ -31,14 +25,14 @@ void activation_backward(Activation act, const T* grad_out, const T* in, int64_t
 template <typename T>
 void swiglu_forward(const T* gate, const T* up, int64_t n, T* y) {
 #pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] * stable_sigmoid(gate[i]) * up[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
 template <typename T>
 void swiglu_backward(const T* grad_out, const T* gate, const T* up, int64_t n, T* grad_gate, T* grad_up) {
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) {
-    const T s = stable_sigmoid(gate[i]);
+    const T s = sigmoid(gate[i]);
     grad_gate[i] = grad_out[i] * up[i] * silu_grad(gate[i], s);
     grad_up[i] = grad_out[i] * gate[i] * s;
   }

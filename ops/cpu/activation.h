@@ -2,19 +2,11 @@
 // Shape letters: n the element count (activations are elementwise, any shape).
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 
+#include "ops/op_types.h"
+
 namespace mone::ops::cpu {
-
-// σ(x) without overflow: e^-|x| never exceeds 1.
-template <typename T>
-inline T stable_sigmoid(T x) {
-  const T e = std::exp(-std::abs(x));
-  return x >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);
-}
-
-enum class Activation { kSigmoid, kSilu };
 
 // y[i] = act(x[i]).
 template <typename T>

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/cpu/math.h"
 #include "ops/cpu/matmul.h"
 
 namespace mone::ops::cpu {
@@ -15,14 +16,13 @@ namespace {
 
 // Where one (batch, query head) pair's rows live. Rows of a head are H·hd (or Hkv·hd) apart.
 struct HeadView {
-  int64_t q_off, kv_off, p_off;  // element offsets of q/out, k/v, probs
+  int64_t q_off, kv_off;  // element offsets of q/out and k/v
   int64_t ldq, ldkv;
 };
 
 HeadView head_view(const AttentionDims& d, int64_t bi, int64_t hi) {
   const int64_t kvh = hi / (d.h / d.hkv);
-  return {(bi * d.tq * d.h + hi) * d.hd, (bi * d.tk * d.hkv + kvh) * d.hd, (bi * d.h + hi) * d.tq * d.tk,
-          d.h * d.hd, d.hkv * d.hd};
+  return {(bi * d.tq * d.h + hi) * d.hd, (bi * d.tk * d.hkv + kvh) * d.hd, d.h * d.hd, d.hkv * d.hd};
 }
 
 // Threads pay only with several heads and enough work; a single head leaves the threads to BLAS.
@@ -34,34 +34,38 @@ bool worth_threads(const AttentionDims& d) { return d.b * d.h > 1 && d.b * d.h *
 // products stop there and the masked upper triangle is (mostly) never computed.
 constexpr int64_t kRows = 128;
 
+namespace {
+
+// P = scale · Q Kᵀ for the query rows [i0, i0 + rows) of one head, into p [rows, seen] (leading
+// dim Tk): the scores every kernel here starts from.
 template <typename T>
-void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionDims& d) {
+void block_scores(T* p, const T* q, const T* k, const HeadView& hv, const AttentionDims& d, int64_t i0, int64_t rows,
+                  int64_t seen) {
   const T scale = static_cast<T>(1.0 / std::sqrt(double(d.hd)));
+  gemm<T>(false, true, rows, seen, d.hd, scale, q + hv.q_off + i0 * hv.ldq, hv.ldq, k + hv.kv_off, hv.ldkv, T(0), p,
+          d.tk);
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const AttentionDims& d) {
   const int64_t shift = d.tk - d.tq;  // query i sits at the position of key i + shift
 #pragma omp parallel for collapse(2) schedule(static) if (worth_threads(d))
   for (int64_t bi = 0; bi < d.b; ++bi) {
     for (int64_t hi = 0; hi < d.h; ++hi) {
       const HeadView hv = head_view(d, bi, hi);
+      std::vector<T> scratch(std::min(kRows, d.tq) * d.tk);
       for (int64_t i0 = 0; i0 < d.tq; i0 += kRows) {
         const int64_t rows = std::min(kRows, d.tq - i0), seen = std::min(d.tk, i0 + rows + shift);
-        T* p = probs + hv.p_off + i0 * d.tk;
-        // scores S = scale · Q Kᵀ [rows, seen], written where the probabilities will go
-        gemm<T>(false, true, rows, seen, d.hd, scale, q + hv.q_off + i0 * hv.ldq, hv.ldq, k + hv.kv_off, hv.ldkv, T(0),
-                p, d.tk);
+        T* p = scratch.data();
+        block_scores(p, q, k, hv, d, i0, rows, seen);
         // causal softmax per row over the keys j <= i + shift (at least key 0, since Tk >= Tq)
         for (int64_t r = 0; r < rows; ++r) {
           T* row = p + r * d.tk;
           const int64_t row_seen = std::min(d.tk, i0 + r + shift + 1);
-          T mx = -std::numeric_limits<T>::infinity();
-          for (int64_t j = 0; j < row_seen; ++j) mx = std::max(mx, row[j]);
-          double sum = 0.0;
-          for (int64_t j = 0; j < row_seen; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const T inv = static_cast<T>(1.0 / sum);
-          for (int64_t j = 0; j < row_seen; ++j) row[j] *= inv;
-          std::fill(row + row_seen, row + d.tk, T(0));
+          lse[(bi * d.h + hi) * d.tq + i0 + r] = static_cast<T>(softmax(row, row_seen, row));
+          std::fill(row + row_seen, row + seen, T(0));
         }
         // out = P V [rows, hd]
         gemm<T>(false, false, rows, d.hd, seen, T(1), p, d.tk, v + hv.kv_off, hv.ldkv, T(0),
@@ -73,7 +77,7 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, con
 
 template <typename T>
 void attention_backward(T* grad_q, T* grad_k, T* grad_v, const T* grad_out, const T* q, const T* k, const T* v,
-                        const T* probs, const AttentionDims& d) {
+                        const T* out, const T* lse, const AttentionDims& d) {
   const T scale = static_cast<T>(1.0 / std::sqrt(double(d.hd)));
   const int64_t shift = d.tk - d.tq;
   const int64_t group = d.h / d.hkv;
@@ -98,21 +102,33 @@ void attention_backward(T* grad_q, T* grad_k, T* grad_v, const T* grad_out, cons
         std::fill(gk + j * ld_part, gk + j * ld_part + d.hd, T(0));
         std::fill(gv + j * ld_part, gv + j * ld_part + d.hd, T(0));
       }
-      std::vector<T> ds(std::min(kRows, d.tq) * d.tk);
+      std::vector<T> p_block(std::min(kRows, d.tq) * d.tk), ds(p_block.size());
       for (int64_t i0 = 0; i0 < d.tq; i0 += kRows) {
         const int64_t rows = std::min(kRows, d.tq - i0), seen = std::min(d.tk, i0 + rows + shift);
-        const T* p = probs + hv.p_off + i0 * d.tk;
+        // P = exp(S - lse) [rows, seen], 0 beyond each row's causal limit
+        T* p = p_block.data();
+        block_scores(p, q, k, hv, d, i0, rows, seen);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* row = p + r * d.tk;
+          const int64_t row_seen = std::min(d.tk, i0 + r + shift + 1);
+          const T row_lse = lse[(bi * d.h + hi) * d.tq + i0 + r];
+          for (int64_t j = 0; j < row_seen; ++j) row[j] = std::exp(row[j] - row_lse);
+          std::fill(row + row_seen, row + seen, T(0));
+        }
         const T* go = grad_out + hv.q_off + i0 * hv.ldq;
         // grad_v += Pᵀ grad_out [seen, hd]
         gemm<T>(true, false, seen, d.hd, rows, T(1), p, d.tk, go, hv.ldq, T(1), gv, ld_part);
         // dP = grad_out Vᵀ [rows, seen]
         gemm<T>(false, true, rows, seen, d.hd, T(1), go, hv.ldq, v + hv.kv_off, hv.ldkv, T(0), ds.data(), d.tk);
-        // softmax backward per row: dS_ij = P_ij (dP_ij - Σ_j' P_ij' dP_ij'); masked keys have P = 0
+        // softmax backward per row: dS_ij = P_ij (dP_ij - D_i), D_i = Σ_c grad_out_ic out_ic
+        // (= Σ_j P_ij dP_ij, since out = P V); masked keys have P = 0
         for (int64_t r = 0; r < rows; ++r) {
           const T* pr = p + r * d.tk;
-          T* row = ds.data() + r * d.tk;
+          const T* go_r = go + r * hv.ldq;
+          const T* out_r = out + hv.q_off + (i0 + r) * hv.ldq;
           double dot = 0.0;
-          for (int64_t j = 0; j < seen; ++j) dot += double(pr[j]) * double(row[j]);
+          for (int64_t c = 0; c < d.hd; ++c) dot += double(go_r[c]) * double(out_r[c]);
+          T* row = ds.data() + r * d.tk;
           for (int64_t j = 0; j < seen; ++j) row[j] = pr[j] * (row[j] - static_cast<T>(dot));
         }
         // S = scale · Q Kᵀ, so grad_q = scale · dS K [rows, hd] and grad_k += scale · dSᵀ Q [seen, hd]
@@ -148,7 +164,7 @@ void attention_backward(T* grad_q, T* grad_k, T* grad_v, const T* grad_out, cons
 #define MONE_INSTANTIATE(T)                                                                            \
   template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const AttentionDims&);     \
   template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, \
-                                      const AttentionDims&);
+                                      const T*, const AttentionDims&);
 MONE_INSTANTIATE(float)
 MONE_INSTANTIATE(double)
 #undef MONE_INSTANTIATE

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/cpu/softmax.h"
+#include "ops/cpu/math.h"
 
 namespace mone::ops::cpu {
 
@@ -13,7 +13,7 @@ void cross_entropy_forward(const T* logits, const int64_t* targets, int64_t N, i
   for (int64_t r = 0; r < N; ++r) {
     const T* row = logits + r * V;
     // -log softmax(row)[t] = lse - row[t].
-    const double l = logsumexp_row(row, V);
+    const double l = logsumexp(row, V);
     lse[r] = static_cast<T>(l);
     row_loss[r] = targets[r] == ignore_index ? 0.0 : l - static_cast<double>(row[targets[r]]);
   }

@@ -61,10 +61,25 @@ void scale(const T* a, int64_t n, T s, T* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = s * a[i];
 }
 
+template <typename T>
+void clamp(const T* x, int64_t n, T lo, T hi, T* out) {
+  // Written as comparisons (not std::clamp) so that a NaN input stays NaN, as in PyTorch.
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+}
+
+template <typename T>
+void clamp_backward(const T* grad_out, const T* x, int64_t n, T lo, T hi, T* grad_x) {
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) grad_x[i] = (x[i] >= lo && x[i] <= hi) ? grad_out[i] : T(0);
+}
+
 #define MONE_INSTANTIATE(T)                                                            \
   template void binary_forward<T>(BinaryOp, const T*, int64_t, const T*, int64_t, T*); \
   template void sum_rows<T>(const T*, int64_t, int64_t, T*);                           \
-  template void scale<T>(const T*, int64_t, T, T*);
+  template void scale<T>(const T*, int64_t, T, T*);                                    \
+  template void clamp<T>(const T*, int64_t, T, T, T*);                                 \
+  template void clamp_backward<T>(const T*, const T*, int64_t, T, T, T*);
 MONE_INSTANTIATE(float)
 MONE_INSTANTIATE(double)
 #undef MONE_INSTANTIATE

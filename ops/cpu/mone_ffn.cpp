@@ -1,167 +1,138 @@
-// Definitions and contracts: ops/cpu/mone_ffn.h.
+// Definitions and contracts: ops/cpu/mone_ffn.h (the formulas: ops/mone_ffn.h).
 // Shape letters: N tokens, d model width, E experts, K experts per token, D expert width,
-//   K_N neurons kept.
+//   K_N neurons kept; R rows grouped by expert; T tokens of one expert (its segment).
+//
+// The driver hands each expert's segment to the pieces below, which work on one segment:
+// x [T, d], W_gate and W_up [D, d], W_down [d, D]. Experts run in parallel, one per thread (each
+// with single-threaded BLAS), except an expert holding more than a thread's share of the rows,
+// which runs alone with every thread; every expert's numbers are the same either way.
+//
+// Gathered, the up and down projections and their HARD backward are all made of two primitives
+// (ops/cpu/gathered.h) over rows picked by neuron: W_up's rows, W_downᵀ's rows (W_down is
+// transposed once per call, so a neuron's weights are contiguous), and for the weight gradients
+// the rows of x and dy picked by token, neuron by neuron, in token order (a CSR of the selections).
 #include "ops/cpu/mone_ffn.h"
 
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <functional>
 #include <numeric>
-#include <type_traits>
 #include <vector>
 
-#include "ops/cpu/moe_gemm.h"
+#include "core/cpu_memory.h"
+#include "ops/cpu/gathered.h"
+#include "ops/cpu/math.h"
+#include "ops/cpu/matmul.h"
 
 namespace mone::ops::cpu {
 
 namespace {
 
+using cpu_memory::Scratch;
+
 // Loops over fewer multiply-adds than this run on one thread: below it, waking the OpenMP team
 // costs more than it saves (and much more on a busy machine).
 constexpr int64_t kParallelWork = int64_t{1} << 18;
-// Tokens handled together by the gathered backward's dh, so a row of W_down loaded once serves
-// the whole block.
-constexpr int64_t kTokenBlock = 4;
 
+// One expert's segment.
+struct Segment {
+  int64_t tokens;  // T
+  int64_t d, D, k_n;
+  bool parallel(int64_t work_per_token) const { return tokens * work_per_token > kParallelWork; }
+};
+
+// y [rows, out] = x [rows, in] · wᵀ, with w [out, in] (a Linear layer's weight).
 template <typename T>
-T sigmoid(T a) {
-  // Stable on both tails: never exponentiates a large positive number.
-  if (a >= T(0)) return T(1) / (T(1) + std::exp(-a));
-  const T e = std::exp(a);
-  return e / (T(1) + e);
+void linear(const T* x, const T* w, int64_t rows, int64_t in, int64_t out, T* y) {
+  gemm<T>(false, true, rows, out, in, T(1), x, in, w, in, T(0), y, out);
 }
 
-// G = act(a).
-template <typename T>
-void activation_forward(Activation act, const T* a, int64_t n, T* g) {
-#pragma omp parallel for schedule(static) if (n > kParallelWork)
-  for (int64_t i = 0; i < n; ++i) g[i] = act == Activation::kSilu ? a[i] * sigmoid(a[i]) : sigmoid(a[i]);
-}
-
-// act'(a):  silu' = σ(a) (1 + a (1 − σ(a))),  σ' = σ(a) (1 − σ(a)).
-template <typename T>
-T activation_grad(Activation act, T a) {
-  const T s = sigmoid(a);
-  return act == Activation::kSilu ? s * (T(1) + a * (T(1) - s)) : s * (T(1) - s);
-}
-
-// |v| as an unsigned integer that orders like |v| itself (the IEEE bits of a non-negative float
-// are monotone); NaN maps to 0 and so ranks with |G| = 0.
-template <typename T>
-auto abs_key(T v) {
-  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
-  const T a = std::abs(v);
-  Bits b = 0;
-  if (!std::isnan(a)) std::memcpy(&b, &a, sizeof(T));
-  return b;
-}
-
-// idx[t, :] = the K_N neurons with the largest |G| (ties: lower index), in ascending order.
+// idx[t, :] = the K_N neurons with the largest |G| in the top-k order (math.h: NaN first, ties to
+// the lower index), in ascending neuron order.
 // A radix select finds the K_N-th largest key (the threshold): a histogram of the keys' top 11
 // bits locates the bucket holding it, and only that bucket is searched. Then one pass in index
 // order takes every neuron above the threshold and as many at it as are still needed, so the
 // lower indices win ties.
 template <typename T>
-void select_top_abs(const T* g, MoneDims dims, int32_t* idx) {
-  using Key = decltype(abs_key(T(0)));
-  constexpr int kShift = 8 * sizeof(Key) - 12;  // the sign bit is 0: 11 useful bits, 2048 buckets
+void select_top_abs(const T* g, Segment s, int32_t* idx) {
+  using Key = decltype(abs_order_key(T(0)));
+  constexpr int kShift = 8 * sizeof(Key) - 12;  // the top bit is 0: 11 useful bits, 2048 buckets
   constexpr int kBuckets = 2048;
-  const int64_t D = dims.D, k_n = dims.k_n;
-#pragma omp parallel for schedule(static) if (dims.tokens * D * 16 > kParallelWork)
-  for (int64_t t = 0; t < dims.tokens; ++t) {
-    int32_t* out = idx + t * k_n;
-    if (k_n == D) {  // every neuron: the dense expert
-      std::iota(out, out + D, 0);
-      continue;
-    }
-    std::vector<Key> key(D);
-    std::vector<int32_t> count(kBuckets, 0);
-    for (int64_t j = 0; j < D; ++j) {
-      key[j] = abs_key(g[t * D + j]);
-      ++count[key[j] >> kShift];
-    }
-    // The bucket b holding the K_N-th largest key, and how many keys lie in higher buckets.
-    int64_t above = 0, b = kBuckets - 1;
-    while (above + count[b] < k_n) above += count[b--];
-    std::vector<Key> bucket;
-    for (int64_t j = 0; j < D; ++j) {
-      if (static_cast<int64_t>(key[j] >> kShift) == b) bucket.push_back(key[j]);
-    }
-    const int64_t rank = k_n - above - 1;  // the threshold's rank inside its bucket
-    std::nth_element(bucket.begin(), bucket.begin() + rank, bucket.end(), std::greater<Key>());
-    const Key threshold = bucket[rank];
-    int64_t ties = k_n - above;  // how many at the threshold to take
-    for (const Key k : bucket) ties -= k > threshold;
-    int64_t n = 0;
-    for (int64_t j = 0; j < D; ++j) {
-      if (key[j] > threshold || (key[j] == threshold && ties-- > 0)) out[n++] = static_cast<int32_t>(j);
+  const int64_t D = s.D, k_n = s.k_n;
+  if (k_n == D) {  // every neuron: the dense expert
+    for (int64_t t = 0; t < s.tokens; ++t) std::iota(idx + t * D, idx + (t + 1) * D, 0);
+    return;
+  }
+#pragma omp parallel if (s.parallel(D * 16))
+  {
+    std::vector<Key> key(D), bucket;
+    std::vector<int32_t> count(kBuckets);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < s.tokens; ++t) {
+      std::fill(count.begin(), count.end(), 0);
+      for (int64_t j = 0; j < D; ++j) {
+        key[j] = abs_order_key(g[t * D + j]);
+        ++count[key[j] >> kShift];
+      }
+      // The bucket b holding the K_N-th largest key, and how many keys lie in higher buckets.
+      int64_t above = 0, b = kBuckets - 1;
+      while (above + count[b] < k_n) above += count[b--];
+      bucket.clear();
+      for (int64_t j = 0; j < D; ++j) {
+        if (static_cast<int64_t>(key[j] >> kShift) == b) bucket.push_back(key[j]);
+      }
+      const int64_t rank = k_n - above - 1;  // the threshold's rank inside its bucket
+      std::nth_element(bucket.begin(), bucket.begin() + rank, bucket.end(), std::greater<Key>());
+      const Key threshold = bucket[rank];
+      int64_t ties = k_n - above;  // how many at the threshold to take
+      for (const Key k : bucket) ties -= k > threshold;
+      int32_t* out = idx + t * k_n;
+      int64_t n = 0;
+      for (int64_t j = 0; j < D; ++j) {
+        if (key[j] > threshold || (key[j] == threshold && ties-- > 0)) out[n++] = static_cast<int32_t>(j);
+      }
     }
   }
-}
-
-// H [T, D]: h scattered to the selected neurons, zero elsewhere.
-template <typename T>
-std::vector<T> scatter_h(const T* h, const int32_t* idx, MoneDims dims) {
-  std::vector<T> full(dims.tokens * dims.D, T(0));
-  for (int64_t t = 0; t < dims.tokens; ++t) {
-    for (int64_t k = 0; k < dims.k_n; ++k) full[t * dims.D + idx[t * dims.k_n + k]] = h[t * dims.k_n + k];
-  }
-  return full;
 }
 
 // ---- forward: up and down projections for the selected neurons ------------------------------
 
-// Masked-dense: U = x W_upᵀ over all D (GEMM), h = G ⊙ U on I, y = H W_downᵀ (GEMM).
+// Masked-dense: U = x W_upᵀ over all D (GEMM), h = G ⊙ U on I, y = H W_downᵀ (GEMM), with H
+// built in U's buffer (zero but on I).
 template <typename T>
-void up_down_masked_dense(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, MoneDims dims,
+void up_down_masked_dense(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, Segment s,
                           T* y, T* u, T* h) {
-  const int64_t D = dims.D, k_n = dims.k_n;
-  std::vector<T> u_full(dims.tokens * D);
-  moe_linear<T>(x, w_up, dims.tokens, dims.d, D, T(0), u_full.data());
-  for (int64_t t = 0; t < dims.tokens; ++t) {
+  const int64_t D = s.D, k_n = s.k_n;
+  Scratch<T> buf(s.tokens * D);
+  linear<T>(x, w_up, s.tokens, s.d, D, buf.data());
+#pragma omp parallel for schedule(static) if (s.parallel(D))
+  for (int64_t t = 0; t < s.tokens; ++t) {
+    T* row = buf.data() + t * D;
     for (int64_t k = 0; k < k_n; ++k) {
       const int64_t j = idx[t * k_n + k];
-      u[t * k_n + k] = u_full[t * D + j];
-      h[t * k_n + k] = g[t * D + j] * u[t * k_n + k];
+      u[t * k_n + k] = row[j];
+      h[t * k_n + k] = g[t * D + j] * row[j];
     }
+    std::fill(row, row + D, T(0));
+    for (int64_t k = 0; k < k_n; ++k) row[idx[t * k_n + k]] = h[t * k_n + k];
   }
-  const std::vector<T> h_full = scatter_h(h, idx, dims);
-  moe_linear<T>(h_full.data(), w_down, dims.tokens, D, dims.d, T(0), y);
+  linear<T>(buf.data(), w_down, s.tokens, D, s.d, y);
 }
 
-// Gathered: u_k = W_up[I_k, :] · x_t (K_N dot products), y_t[i] = Σ_k h_k W_down[i, I_k].
+// Gathered: u_k = W_up[I_k, :] · x_t, then y_t = Σ_k h_k W_downᵀ[I_k, :].
 template <typename T>
-void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, MoneDims dims, T* y,
+void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, Segment s, T* y,
                       T* u, T* h) {
-  const int64_t d = dims.d, D = dims.D, k_n = dims.k_n;
-  const bool parallel = dims.tokens * k_n * d > kParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t t = 0; t < dims.tokens; ++t) {
-    for (int64_t k = 0; k < k_n; ++k) {
-      const int64_t j = idx[t * k_n + k];
-      u[t * k_n + k] = moe_dot<T>(w_up + j * d, x + t * d, d);
-      h[t * k_n + k] = g[t * D + j] * u[t * k_n + k];
-    }
-  }
-  // y_t[i] = Σ_k h_k W_down[i, I_k]: row i of W_down stays in cache while every token gathers its
-  // K_N entries from it; four partial sums keep the gathered loads independent.
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t i = 0; i < d; ++i) {
-    const T* row = w_down + i * D;
-    for (int64_t t = 0; t < dims.tokens; ++t) {
-      const int32_t* sel = idx + t * k_n;
-      const T* ht = h + t * k_n;
-      T acc[4] = {};
-      int64_t k = 0;
-      for (; k + 4 <= k_n; k += 4) {
-        for (int l = 0; l < 4; ++l) acc[l] += ht[k + l] * row[sel[k + l]];
-      }
-      for (; k < k_n; ++k) acc[0] += ht[k] * row[sel[k]];
-      y[t * d + i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    }
+  const int64_t d = s.d, D = s.D, k_n = s.k_n;
+  Scratch<T> w_down_t(D * d);
+  transpose(w_down, d, D, w_down_t.data());
+#pragma omp parallel for schedule(static) if (s.parallel(k_n * d))
+  for (int64_t t = 0; t < s.tokens; ++t) {
+    const int32_t* sel = idx + t * k_n;
+    gather_dot(w_up, sel, k_n, x + t * d, d, u + t * k_n);
+    for (int64_t k = 0; k < k_n; ++k) h[t * k_n + k] = g[t * D + sel[k]] * u[t * k_n + k];
+    gather_axpy(w_down_t.data(), sel, h + t * k_n, k_n, d, y + t * d);
   }
 }
 
@@ -169,21 +140,13 @@ void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, co
 
 // From dG [T, D] (overwritten with da): da = dG ⊙ act'(a), dW_gate = daᵀ x (=), dx += da W_gate.
 template <typename T>
-void gate_backward(T* dG, const T* a, const T* x, const T* w_gate, MoneDims dims, Activation act, T* grad_w_gate,
+void gate_backward(T* dG, const T* a, const T* x, const T* w_gate, Segment s, Activation act, T* grad_w_gate,
                    T* grad_x) {
-  const int64_t n = dims.tokens * dims.D;
+  const int64_t n = s.tokens * s.D;
 #pragma omp parallel for schedule(static) if (n > kParallelWork)
   for (int64_t i = 0; i < n; ++i) dG[i] *= activation_grad(act, a[i]);
-  moe_gemm<T>(true, false, dims.D, dims.d, dims.tokens, T(1), dG, dims.D, x, dims.d, T(0), grad_w_gate, dims.d);
-  moe_gemm<T>(false, false, dims.tokens, dims.d, dims.D, T(1), dG, dims.D, w_gate, dims.d, T(1), grad_x, dims.d);
-}
-
-// dG [T, D] starts as grad_g_extra, or zero.
-template <typename T>
-std::vector<T> initial_dG(const T* grad_g_extra, MoneDims dims) {
-  const int64_t n = dims.tokens * dims.D;
-  if (grad_g_extra == nullptr) return std::vector<T>(n, T(0));
-  return std::vector<T>(grad_g_extra, grad_g_extra + n);
+  gemm<T>(true, false, s.D, s.d, s.tokens, T(1), dG, s.D, x, s.d, T(0), grad_w_gate, s.d);
+  gemm<T>(false, false, s.tokens, s.d, s.D, T(1), dG, s.D, w_gate, s.d, T(1), grad_x, s.d);
 }
 
 // Dense up/down backward (masked-dense HARD, and STRAIGHT_THROUGH for both strategies):
@@ -192,22 +155,26 @@ std::vector<T> initial_dG(const T* grad_g_extra, MoneDims dims) {
 // U = x W_upᵀ recomputed (STRAIGHT_THROUGH); dW_up = dUᵀ x, dx = dU W_up.
 template <typename T>
 void up_down_backward_dense(const T* dy, const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx,
-                            const T* u, const T* h, MoneDims dims, bool straight_through, T* dG, T* grad_x,
+                            const T* u, const T* h, Segment s, bool straight_through, T* dG, T* grad_x,
                             T* grad_w_up, T* grad_w_down) {
-  const int64_t tokens = dims.tokens, d = dims.d, D = dims.D, k_n = dims.k_n;
-  std::vector<T> dH(tokens * D);
-  moe_gemm<T>(false, false, tokens, D, d, T(1), dy, d, w_down, D, T(0), dH.data(), D);
-  const std::vector<T> h_full = scatter_h(h, idx, dims);
-  moe_gemm<T>(true, false, d, D, tokens, T(1), dy, d, h_full.data(), D, T(0), grad_w_down, D);
-  std::vector<T> dU(tokens * D, T(0));
+  const int64_t tokens = s.tokens, d = s.d, D = s.D, k_n = s.k_n;
+  Scratch<T> dH(tokens * D), work(tokens * D);  // work holds H, then dU
+  gemm<T>(false, false, tokens, D, d, T(1), dy, d, w_down, D, T(0), dH.data(), D);
+  std::fill(work.data(), work.data() + tokens * D, T(0));
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t k = 0; k < k_n; ++k) work[t * D + idx[t * k_n + k]] = h[t * k_n + k];
+  }
+  gemm<T>(true, false, d, D, tokens, T(1), dy, d, work.data(), D, T(0), grad_w_down, D);
+  T* dU = work.data();
   if (straight_through) {
-    std::vector<T> u_full(tokens * D);
-    moe_linear<T>(x, w_up, tokens, d, D, T(0), u_full.data());
+    linear<T>(x, w_up, tokens, d, D, dU);  // the dense U, then dU = dH ⊙ G in place
+#pragma omp parallel for schedule(static) if (s.parallel(D))
     for (int64_t i = 0; i < tokens * D; ++i) {
-      dG[i] += dH[i] * u_full[i];
+      dG[i] += dH[i] * dU[i];
       dU[i] = dH[i] * g[i];
     }
   } else {
+    std::fill(dU, dU + tokens * D, T(0));
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t k = 0; k < k_n; ++k) {
         const int64_t i = t * D + idx[t * k_n + k];
@@ -216,111 +183,193 @@ void up_down_backward_dense(const T* dy, const T* x, const T* w_up, const T* w_d
       }
     }
   }
-  moe_gemm<T>(true, false, D, d, tokens, T(1), dU.data(), D, x, d, T(0), grad_w_up, d);
-  moe_gemm<T>(false, false, tokens, d, D, T(1), dU.data(), D, w_up, d, T(0), grad_x, d);
+  gemm<T>(true, false, D, d, tokens, T(1), dU, D, x, d, T(0), grad_w_up, d);
+  gemm<T>(false, false, tokens, d, D, T(1), dU, D, w_up, d, T(0), grad_x, d);
 }
 
+// The selections by neuron: for neuron j, the rows t that kept it, ascending, at
+// [start[j], start[j + 1]) of `token`, with `pair` = t·K_N + k (where in idx it sits).
+struct SelectionsByNeuron {
+  std::vector<int64_t> start;
+  Scratch<int32_t> token, pair;
+  SelectionsByNeuron(const int32_t* idx, Segment s) : start(s.D + 1, 0), token(s.tokens * s.k_n), pair(s.tokens * s.k_n) {
+    const int64_t n = s.tokens * s.k_n;
+    for (int64_t p = 0; p < n; ++p) ++start[idx[p] + 1];
+    for (int64_t j = 0; j < s.D; ++j) start[j + 1] += start[j];
+    std::vector<int64_t> next(start.begin(), start.end() - 1);
+    for (int64_t p = 0; p < n; ++p) {  // p ascends with t: each neuron's rows come out in order
+      const int64_t at = next[idx[p]]++;
+      token[at] = static_cast<int32_t>(p / s.k_n);
+      pair[at] = static_cast<int32_t>(p);
+    }
+  }
+};
+
 // Gathered HARD backward: touches only the selected rows of W_up and columns of W_down.
+//   dh_k = W_downᵀ[I_k] · dy_t;  dG_{I_k} += dh_k u_k;  du_k = dh_k G_{I_k}
+//   dW_downᵀ[j] = Σ_{t keeps j} h_{t,j} dy_t;   dW_up[j] = Σ_{t keeps j} du_{t,j} x_t
+//   dx_t = Σ_k du_k W_up[I_k]
 template <typename T>
 void up_down_backward_gathered(const T* dy, const T* x, const T* w_up, const T* w_down, const T* g,
-                               const int32_t* idx, const T* u, const T* h, MoneDims dims, T* dG, T* grad_x,
+                               const int32_t* idx, const T* u, const T* h, Segment s, T* dG, T* grad_x,
                                T* grad_w_up, T* grad_w_down) {
-  const int64_t tokens = dims.tokens, d = dims.d, D = dims.D, k_n = dims.k_n;
-  const bool parallel = tokens * k_n * d > kParallelWork;
-  // dh_k = W_down[:, I_k] · dy_t;  dG_{I_k} += dh_k u_k;  du_k = dh_k G_{I_k}. Tokens go in
-  // blocks so that each row of W_down, once loaded, serves the whole block.
-  std::vector<T> du(tokens * k_n);
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t t0 = 0; t0 < tokens; t0 += kTokenBlock) {
-    const int64_t t1 = std::min(tokens, t0 + kTokenBlock);
-    std::vector<T> dh((t1 - t0) * k_n, T(0));
-    for (int64_t i = 0; i < d; ++i) {
-      const T* row = w_down + i * D;
-      for (int64_t t = t0; t < t1; ++t) {
-        const T dyi = dy[t * d + i];
-        const int32_t* sel = idx + t * k_n;
-        T* dht = dh.data() + (t - t0) * k_n;
-        for (int64_t k = 0; k < k_n; ++k) dht[k] += row[sel[k]] * dyi;
-      }
-    }
-    for (int64_t t = t0; t < t1; ++t) {
-      for (int64_t k = 0; k < k_n; ++k) {
-        const int64_t j = idx[t * k_n + k];
-        const T dhk = dh[(t - t0) * k_n + k];
-        dG[t * D + j] += dhk * u[t * k_n + k];
-        du[t * k_n + k] = dhk * g[t * D + j];
-      }
-    }
-  }
-  // dW_down[i, I_k] += h_k dy_t[i]: each thread owns rows i, tokens in order (deterministic).
-  std::fill(grad_w_down, grad_w_down + d * D, T(0));
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t i = 0; i < d; ++i) {
-    T* row = grad_w_down + i * D;
-    for (int64_t t = 0; t < tokens; ++t) {
-      const T dyi = dy[t * d + i];
-      for (int64_t k = 0; k < k_n; ++k) row[idx[t * k_n + k]] += h[t * k_n + k] * dyi;
-    }
-  }
-  // dW_up[I_k, :] += du_k x_t: each thread owns a range of columns, tokens in order.
-  std::fill(grad_w_up, grad_w_up + D * d, T(0));
-  const int64_t chunk = parallel ? (d + omp_get_max_threads() - 1) / omp_get_max_threads() : d;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t c0 = 0; c0 < d; c0 += chunk) {
-    const int64_t width = std::min(chunk, d - c0);
-    for (int64_t t = 0; t < tokens; ++t) {
-      for (int64_t k = 0; k < k_n; ++k) {
-        moe_axpy<T>(width, du[t * k_n + k], x + t * d + c0, grad_w_up + idx[t * k_n + k] * d + c0);
-      }
-    }
-  }
-  // dx_t = Σ_k du_k W_up[I_k, :].
-#pragma omp parallel for schedule(static) if (parallel)
+  const int64_t tokens = s.tokens, d = s.d, D = s.D, k_n = s.k_n;
+  Scratch<T> w_down_t(D * d), du(tokens * k_n);
+  transpose(w_down, d, D, w_down_t.data());
+#pragma omp parallel for schedule(static) if (s.parallel(2 * k_n * d))
   for (int64_t t = 0; t < tokens; ++t) {
-    T* gx = grad_x + t * d;
-    std::fill(gx, gx + d, T(0));
-    for (int64_t k = 0; k < k_n; ++k) moe_axpy<T>(d, du[t * k_n + k], w_up + idx[t * k_n + k] * d, gx);
+    const int32_t* sel = idx + t * k_n;
+    T* dh = du.data() + t * k_n;  // dh first, then du in place
+    gather_dot(w_down_t.data(), sel, k_n, dy + t * d, d, dh);
+    for (int64_t k = 0; k < k_n; ++k) {
+      const int64_t j = sel[k];
+      dG[t * D + j] += dh[k] * u[t * k_n + k];
+      dh[k] *= g[t * D + j];
+    }
+    gather_axpy(w_up, sel, dh, k_n, d, grad_x + t * d);
   }
+  // The weight gradients, neuron by neuron: each row of dW is one weighted sum, in token order.
+  const SelectionsByNeuron by_neuron(idx, s);
+  Scratch<T> coef_h(tokens * k_n), coef_du(tokens * k_n), grad_w_down_t(D * d);
+  for (int64_t i = 0; i < tokens * k_n; ++i) {
+    coef_h[i] = h[by_neuron.pair[i]];
+    coef_du[i] = du[by_neuron.pair[i]];
+  }
+#pragma omp parallel for schedule(static) if (s.parallel(2 * k_n * d))
+  for (int64_t j = 0; j < D; ++j) {
+    const int64_t b = by_neuron.start[j], n = by_neuron.start[j + 1] - b;
+    gather_axpy(dy, by_neuron.token.data() + b, coef_h.data() + b, n, d, grad_w_down_t.data() + j * d);
+    gather_axpy(x, by_neuron.token.data() + b, coef_du.data() + b, n, d, grad_w_up + j * d);
+  }
+  transpose(grad_w_down_t.data(), D, d, grad_w_down);
+}
+
+// ---- one expert's segment --------------------------------------------------------------------
+
+template <typename T>
+void expert_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down, Segment s, Activation act,
+                    MoneStrategy strategy, T* y, T* a, T* g, int32_t* idx, T* u, T* h) {
+  // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N |G|.
+  linear<T>(x, w_gate, s.tokens, s.d, s.D, a);
+  const int64_t n = s.tokens * s.D;
+#pragma omp parallel for schedule(static) if (n > kParallelWork)
+  for (int64_t i = 0; i < n; ++i) g[i] = activation(act, a[i]);
+  select_top_abs(g, s, idx);
+  if (strategy == MoneStrategy::kGathered) {
+    up_down_gathered(x, w_up, w_down, g, idx, s, y, u, h);
+  } else {
+    up_down_masked_dense(x, w_up, w_down, g, idx, s, y, u, h);
+  }
+}
+
+template <typename T>
+void expert_backward(const T* dy, const T* dg_extra, const T* x, const T* w_gate, const T* w_up, const T* w_down,
+                     const T* a, const T* g, const int32_t* idx, const T* u, const T* h, Segment s,
+                     TopkBackward estimator, MoneStrategy strategy, Activation act, T* grad_x, T* grad_w_gate,
+                     T* grad_w_up, T* grad_w_down) {
+  // dG starts as grad_g_extra (the neuron loss's gradient), or zero.
+  Scratch<T> dG(s.tokens * s.D);
+  if (dg_extra != nullptr) {
+    std::copy(dg_extra, dg_extra + s.tokens * s.D, dG.data());
+  } else {
+    std::fill(dG.data(), dG.data() + s.tokens * s.D, T(0));
+  }
+  const bool straight_through = estimator == TopkBackward::kStraightThrough;
+  if (dy == nullptr) {  // nothing flows through y: up and down get no gradient
+    std::fill(grad_x, grad_x + s.tokens * s.d, T(0));
+    std::fill(grad_w_up, grad_w_up + s.D * s.d, T(0));
+    std::fill(grad_w_down, grad_w_down + s.d * s.D, T(0));
+  } else if (strategy == MoneStrategy::kGathered && !straight_through) {
+    up_down_backward_gathered(dy, x, w_up, w_down, g, idx, u, h, s, dG.data(), grad_x, grad_w_up, grad_w_down);
+  } else {
+    up_down_backward_dense(dy, x, w_up, w_down, g, idx, u, h, s, straight_through, dG.data(), grad_x, grad_w_up,
+                           grad_w_down);
+  }
+  gate_backward(dG.data(), a, x, w_gate, s, act, grad_w_gate, grad_x);
+}
+
+// Keeping every neuron (K_N = D: the plain SwiGLU expert, MoE) there is nothing to gather: the
+// three dense GEMMs of masked-dense compute the same numbers faster, whatever strategy was asked.
+MoneStrategy effective_strategy(MoneStrategy strategy, const MoneDims& dims) {
+  return dims.k_n == dims.D ? MoneStrategy::kMaskedDense : strategy;
+}
+
+// Expert e's rows [begin, end): from offsets, or every row for one expert without offsets.
+std::pair<int64_t, int64_t> rows_of(const int64_t* offsets, int64_t e, int64_t rows) {
+  return offsets == nullptr ? std::pair<int64_t, int64_t>{0, rows} : std::pair{offsets[e], offsets[e + 1]};
+}
+
+// Runs run(e) for every expert: one holding more than a thread's share of the rows alone, with
+// every thread working inside it; the others in parallel, one expert per thread at a time,
+// largest first.
+void for_each_expert(const int64_t* offsets, const MoneDims& dims, const std::function<void(int64_t)>& run) {
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  std::vector<int64_t> shared;
+  for (int64_t e = 0; e < dims.experts; ++e) {
+    const auto [r0, r1] = rows_of(offsets, e, dims.rows);
+    if ((r1 - r0) * threads > dims.rows || threads == 1) {
+      run(e);
+    } else {
+      shared.push_back(e);
+    }
+  }
+  std::stable_sort(shared.begin(), shared.end(), [&](int64_t a, int64_t b) {
+    return rows_of(offsets, a, dims.rows).second - rows_of(offsets, a, dims.rows).first >
+           rows_of(offsets, b, dims.rows).second - rows_of(offsets, b, dims.rows).first;
+  });
+#pragma omp parallel for schedule(dynamic, 1) if (shared.size() > 1)
+  for (size_t i = 0; i < shared.size(); ++i) run(shared[i]);
 }
 
 }  // namespace
 
 template <typename T>
-void mone_ffn_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down, MoneDims dims, Activation act,
-                      MoneStrategy strategy, T* y, T* a, T* g, int32_t* idx, T* u, T* h) {
-  // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N |G|.
-  moe_linear<T>(x, w_gate, dims.tokens, dims.d, dims.D, T(0), a);
-  activation_forward(act, a, dims.tokens * dims.D, g);
-  select_top_abs(g, dims, idx);
-  if (strategy == MoneStrategy::kGathered) {
-    up_down_gathered(x, w_up, w_down, g, idx, dims, y, u, h);
-  } else {
-    up_down_masked_dense(x, w_up, w_down, g, idx, dims, y, u, h);
-  }
+void mone_ffn_forward(const T* x, const int64_t* offsets, const T* w_gate, const T* w_up, const T* w_down,
+                      MoneDims dims, Activation act, MoneStrategy strategy, T* y, T* a, T* g, int32_t* idx, T* u,
+                      T* h) {
+  const int64_t d = dims.d, D = dims.D, k_n = dims.k_n;
+  strategy = effective_strategy(strategy, dims);
+  for_each_expert(offsets, dims, [&](int64_t e) {
+    const auto [r0, r1] = rows_of(offsets, e, dims.rows);
+    if (r1 == r0) return;
+    const Segment s{r1 - r0, d, D, k_n};
+    expert_forward(x + r0 * d, w_gate + e * D * d, w_up + e * D * d, w_down + e * d * D, s, act, strategy, y + r0 * d,
+                   a + r0 * D, g + r0 * D, idx + r0 * k_n, u + r0 * k_n, h + r0 * k_n);
+  });
 }
 
 template <typename T>
-void mone_ffn_backward(const T* grad_y, const T* grad_g_extra, const T* x, const T* w_gate, const T* w_up,
-                       const T* w_down, const T* a, const T* g, const int32_t* idx, const T* u, const T* h,
-                       MoneDims dims, TopkBackward estimator, MoneStrategy strategy, Activation act, T* grad_x,
-                       T* grad_w_gate, T* grad_w_up, T* grad_w_down) {
-  std::vector<T> dG = initial_dG(grad_g_extra, dims);
-  const bool straight_through = estimator == TopkBackward::kStraightThrough;
-  if (strategy == MoneStrategy::kGathered && !straight_through) {
-    up_down_backward_gathered(grad_y, x, w_up, w_down, g, idx, u, h, dims, dG.data(), grad_x, grad_w_up, grad_w_down);
-  } else {
-    up_down_backward_dense(grad_y, x, w_up, w_down, g, idx, u, h, dims, straight_through, dG.data(), grad_x,
-                           grad_w_up, grad_w_down);
-  }
-  gate_backward(dG.data(), a, x, w_gate, dims, act, grad_w_gate, grad_x);
+void mone_ffn_backward(const T* grad_y, const T* grad_g_extra, const T* x, const int64_t* offsets, const T* w_gate,
+                       const T* w_up, const T* w_down, const T* a, const T* g, const int32_t* idx, const T* u,
+                       const T* h, MoneDims dims, TopkBackward estimator, MoneStrategy strategy, Activation act,
+                       T* grad_x, T* grad_w_gate, T* grad_w_up, T* grad_w_down) {
+  const int64_t d = dims.d, D = dims.D, k_n = dims.k_n;
+  strategy = effective_strategy(strategy, dims);
+  for_each_expert(offsets, dims, [&](int64_t e) {
+    const auto [r0, r1] = rows_of(offsets, e, dims.rows);
+    T* gwg = grad_w_gate + e * D * d;
+    T* gwu = grad_w_up + e * D * d;
+    T* gwd = grad_w_down + e * d * D;
+    if (r1 == r0) {  // an expert no row reached: zero weight gradients
+      std::fill(gwg, gwg + D * d, T(0));
+      std::fill(gwu, gwu + D * d, T(0));
+      std::fill(gwd, gwd + d * D, T(0));
+      return;
+    }
+    const Segment s{r1 - r0, d, D, k_n};
+    expert_backward(grad_y == nullptr ? nullptr : grad_y + r0 * d,
+                    grad_g_extra == nullptr ? nullptr : grad_g_extra + r0 * D, x + r0 * d, w_gate + e * D * d,
+                    w_up + e * D * d, w_down + e * d * D, a + r0 * D, g + r0 * D, idx + r0 * k_n, u + r0 * k_n,
+                    h + r0 * k_n, s, estimator, strategy, act, grad_x + r0 * d, gwg, gwu, gwd);
+  });
 }
 
 #define MONE_INSTANTIATE(T)                                                                                       \
-  template void mone_ffn_forward<T>(const T*, const T*, const T*, const T*, MoneDims, Activation, MoneStrategy,   \
-                                    T*, T*, T*, int32_t*, T*, T*);                                                \
-  template void mone_ffn_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, const T*,        \
-                                     const T*, const int32_t*, const T*, const T*, MoneDims, TopkBackward,        \
-                                     MoneStrategy, Activation, T*, T*, T*, T*);
+  template void mone_ffn_forward<T>(const T*, const int64_t*, const T*, const T*, const T*, MoneDims, Activation,  \
+                                    MoneStrategy, T*, T*, T*, int32_t*, T*, T*);                                  \
+  template void mone_ffn_backward<T>(const T*, const T*, const T*, const int64_t*, const T*, const T*, const T*,  \
+                                     const T*, const T*, const int32_t*, const T*, const T*, MoneDims,            \
+                                     TopkBackward, MoneStrategy, Activation, T*, T*, T*, T*);
 MONE_INSTANTIATE(float)
 MONE_INSTANTIATE(double)
 #undef MONE_INSTANTIATE

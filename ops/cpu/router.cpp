@@ -4,10 +4,11 @@
 #include "ops/cpu/router.h"
 
 #include <algorithm>
-#include <cmath>
+#include <numeric>
 #include <vector>
 
-#include "ops/cpu/moe_gemm.h"
+#include "ops/cpu/math.h"
+#include "ops/cpu/matmul.h"
 
 namespace mone::ops::cpu {
 
@@ -15,30 +16,20 @@ template <typename T>
 void router_forward(const T* x, const T* w_router, int64_t n, int64_t d, int64_t e, int64_t k, bool norm_topk_prob,
                     T* logits, T* probs, int32_t* expert_ids, T* weights) {
   // z = x · W_rᵀ
-  moe_linear<T>(x, w_router, n, d, e, T(0), logits);
+  gemm<T>(false, true, n, e, d, T(1), x, d, w_router, d, T(0), logits, e);
 #pragma omp parallel for schedule(static) if (n * e > 16384)
   for (int64_t t = 0; t < n; ++t) {
-    const T* z = logits + t * e;
     T* p = probs + t * e;
-    // p = softmax(z): subtract the max, exponentiate and sum in double.
-    double zmax = z[0];
-    for (int64_t j = 1; j < e; ++j) zmax = std::max(zmax, static_cast<double>(z[j]));
-    double sum = 0.0;
-    for (int64_t j = 0; j < e; ++j) sum += std::exp(static_cast<double>(z[j]) - zmax);
-    for (int64_t j = 0; j < e; ++j) p[j] = static_cast<T>(std::exp(static_cast<double>(z[j]) - zmax) / sum);
-    // S_t: K rounds of argmax over the experts not taken yet; the strict '>' keeps the lower
-    // index on ties, and slot s holds the s-th largest.
-    std::vector<char> taken(e, 0);
+    softmax(logits + t * e, e, p);
+    // S_t: the K largest p in the top-k order (ties to the lower index), slot s the s-th largest.
+    std::vector<int64_t> order(e);
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), TopkBefore<T>{p});
     double selected_sum = 0.0;
     for (int64_t s = 0; s < k; ++s) {
-      int64_t best = -1;
-      for (int64_t j = 0; j < e; ++j) {
-        if (!taken[j] && (best < 0 || p[j] > p[best])) best = j;
-      }
-      taken[best] = 1;
-      expert_ids[t * k + s] = static_cast<int32_t>(best);
-      weights[t * k + s] = p[best];
-      selected_sum += p[best];
+      expert_ids[t * k + s] = static_cast<int32_t>(order[s]);
+      weights[t * k + s] = p[order[s]];
+      selected_sum += p[order[s]];
     }
     // g = p_S, or p_S / Σ p_S with norm_topk_prob.
     if (norm_topk_prob) {

@@ -1,19 +1,10 @@
 #include "ops/cpu/softmax.h"
 
-#include <algorithm>
 #include <cmath>
 
-namespace mone::ops::cpu {
+#include "ops/cpu/math.h"
 
-template <typename T>
-double logsumexp_row(const T* x, int64_t n) {
-  // m = max_j x_j;  lse = m + log Σ_j exp(x_j - m), every exponent <= 0.
-  const double m = *std::max_element(x, x + n);
-  if (std::isinf(m)) return m;  // all -inf (lse = -inf) or some +inf (lse = +inf)
-  double s = 0.0;
-  for (int64_t j = 0; j < n; ++j) s += std::exp(static_cast<double>(x[j]) - m);
-  return m + std::log(s);
-}
+namespace mone::ops::cpu {
 
 template <typename T>
 void softmax_forward(const T* x, int64_t rows, int64_t n, bool log, T* y) {
@@ -22,7 +13,7 @@ void softmax_forward(const T* x, int64_t rows, int64_t n, bool log, T* y) {
     const T* xr = x + r * n;
     T* yr = y + r * n;
     // softmax = exp(x - lse), log_softmax = x - lse.
-    const double lse = logsumexp_row(xr, n);
+    const double lse = logsumexp(xr, n);
     for (int64_t j = 0; j < n; ++j) {
       const double z = static_cast<double>(xr[j]) - lse;
       yr[j] = static_cast<T>(log ? z : std::exp(z));
@@ -53,8 +44,7 @@ void softmax_backward(const T* grad_out, const T* y, int64_t rows, int64_t n, bo
 
 #define MONE_INSTANTIATE(T)                                                            \
   template void softmax_forward<T>(const T*, int64_t, int64_t, bool, T*);              \
-  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, bool, T*);   \
-  template double logsumexp_row<T>(const T*, int64_t);
+  template void softmax_backward<T>(const T*, const T*, int64_t, int64_t, bool, T*);
 MONE_INSTANTIATE(float)
 MONE_INSTANTIATE(double)
 #undef MONE_INSTANTIATE

@@ -14,8 +14,4 @@ void softmax_forward(const T* x, int64_t rows, int64_t n, bool log, T* y);
 template <typename T>
 void softmax_backward(const T* grad_out, const T* y, int64_t rows, int64_t n, bool log, T* grad_x);
 
-// log Σ_j exp(x[j]) over one row of n > 0 elements, with the max subtracted, in double.
-template <typename T>
-double logsumexp_row(const T* x, int64_t n);
-
 }  // namespace mone::ops::cpu

@@ -1,26 +1,13 @@
 #include "ops/cpu/topk.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 #include <vector>
 
+#include "ops/cpu/math.h"
+
 namespace mone::ops::cpu {
 
-namespace {
-// "i comes before j": larger value first, NaN above everything, then the lower index. A strict
-// total order, which std::partial_sort needs even for NaN inputs.
-template <typename T>
-struct TopkBefore {
-  const T* x;
-  bool operator()(int64_t i, int64_t j) const {
-    const bool ni = std::isnan(x[i]), nj = std::isnan(x[j]);
-    if (ni != nj) return ni;
-    if (!ni && x[i] != x[j]) return x[i] > x[j];
-    return i < j;
-  }
-};
-}  // namespace
 
 template <typename T>
 void topk_forward(const T* x, int64_t rows, int64_t n, int64_t k, T* values, int64_t* indices) {

@@ -49,7 +49,7 @@ TEST_CASE("retain_grad keeps an intermediate's gradient") {
   CHECK(x.grad().to_vector<double>() == std::vector<double>{18, 36});
 }
 
-TEST_CASE("a saved tensor modified in place makes backward fail with the op and versions") {
+TEST_CASE("a saved tensor modified in place makes backward fail with the op, the field and versions") {
   current_tape().clear();
   Variable a = leaf({1, 2}, {2});
   Variable b = leaf({3, 4}, {2});
@@ -59,6 +59,7 @@ TEST_CASE("a saved tensor modified in place makes backward fail with the op and 
   REQUIRE_FALSE(s.ok());
   const std::string msg(s.message());
   CHECK(msg.find("backward of mul") != std::string::npos);
+  CHECK(msg.find("saved tensor b (") != std::string::npos);  // named, not "saved tensor 1"
   CHECK(msg.find("modified in place") != std::string::npos);
   CHECK(msg.find("version 0, now 1") != std::string::npos);
 }
@@ -67,7 +68,7 @@ TEST_CASE("a backward that returns a gradient of the wrong shape is caught") {
   current_tape().clear();
   Variable x = leaf({1, 2, 3}, {3});
   Variable out(Tensor::zeros({3}, DType::kF64));
-  record("broken_op", {x}, {out}, {}, [](const TensorList&, const TensorList&) -> StatusOr<TensorList> {
+  record("broken_op", {x}, {out}, NothingSaved{}, [](const TensorList&, const NothingSaved&) -> StatusOr<TensorList> {
     return TensorList{Tensor::zeros({2}, DType::kF64)};
   });
   Status s = backward(out, Tensor::full({3}, 1.0, DType::kF64));
@@ -79,7 +80,7 @@ TEST_CASE("a backward that returns a gradient of the wrong shape is caught") {
   CHECK(msg.find("expected f64[3]") != std::string::npos);
   // Wrong dtype too.
   Variable out2(Tensor::zeros({3}, DType::kF64));
-  record("broken_dtype", {x}, {out2}, {}, [](const TensorList&, const TensorList&) -> StatusOr<TensorList> {
+  record("broken_dtype", {x}, {out2}, NothingSaved{}, [](const TensorList&, const NothingSaved&) -> StatusOr<TensorList> {
     return TensorList{Tensor::zeros({3}, DType::kF32)};
   });
   Status s2 = backward(out2, Tensor::full({3}, 1.0, DType::kF64));
@@ -174,9 +175,13 @@ TEST_CASE("gradcheck catches a wrong backward") {
   auto fn = [](const std::vector<Variable>& in) -> StatusOr<Variable> {
     MONE_ASSIGN_OR_RETURN(Tensor y, ops::mul(in[0].value(), in[0].value()));
     Variable out(y);
-    record("wrong_square", {in[0]}, {out}, {in[0].value()},
-           [](const TensorList& g, const TensorList& s) -> StatusOr<TensorList> {
-             MONE_ASSIGN_OR_RETURN(Tensor gx, ops::mul(g[0], s[0]));
+    struct Saved {
+      Tensor x;
+      NamedTensors tensors() const { return {{"x", x}}; }
+    };
+    record("wrong_square", {in[0]}, {out}, Saved{in[0].value()},
+           [](const TensorList& g, const Saved& s) -> StatusOr<TensorList> {
+             MONE_ASSIGN_OR_RETURN(Tensor gx, ops::mul(g[0], s.x));
              return TensorList{gx};
            });
     return out;

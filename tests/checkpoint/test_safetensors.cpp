@@ -2,6 +2,7 @@
 // reference serialiser (huggingface/safetensors) in both directions.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/rng.h"
@@ -148,6 +149,38 @@ TEST_CASE("safetensors: reads files laid out as the Python library writes them")
     CHECK(f->tensors.at("b").item() == 7.0);
     CHECK(f->metadata.at("format") == "pt");
   }
+}
+
+TEST_CASE("safetensors: F16 tensors are read into F32 exactly (normals, subnormals, zeros, infinities, NaN)") {
+  TempDir tmp;
+  const std::string path = tmp.file("half.safetensors");
+  // torch.tensor([1, -2, 1/3, 65504, 2^-24, 1023·2^-24, 2^-14, inf, -inf, nan, -0.], dtype=torch.float16)
+  const std::vector<uint16_t> halves = {0x3C00, 0xC000, 0x3555, 0x7BFF, 0x0001, 0x03FF,
+                                        0x0400, 0x7C00, 0xFC00, 0x7E00, 0x8000};
+  const std::string data(reinterpret_cast<const char*>(halves.data()), halves.size() * 2);
+  write_bytes(path, safetensors_bytes(R"({"h":{"dtype":"F16","shape":[11],"data_offsets":[0,22]},)"
+                                      R"("f":{"dtype":"F32","shape":[1],"data_offsets":[22,26]}})",
+                                      data + f32_bytes({5.0f})));
+  StatusOr<SafetensorsFile> f = read_safetensors(path);
+  REQUIRE_MESSAGE(f.ok(), f.status());
+  const Tensor& h = f->tensors.at("h");
+  CHECK(h.dtype() == DType::kF32);
+  CHECK(h.shape() == Shape{11});
+  const std::vector<float> v = h.to_vector<float>();
+  CHECK(v[0] == 1.0f);
+  CHECK(v[1] == -2.0f);
+  CHECK(v[2] == 0.333251953125f);  // 0x3555 = 1365/4096
+  CHECK(v[3] == 65504.0f);
+  CHECK(v[4] == std::ldexp(1.0f, -24));
+  CHECK(v[5] == std::ldexp(1023.0f, -24));
+  CHECK(v[6] == std::ldexp(1.0f, -14));
+  CHECK((std::isinf(v[7]) && v[7] > 0));
+  CHECK((std::isinf(v[8]) && v[8] < 0));
+  CHECK(std::isnan(v[9]));
+  CHECK((v[10] == 0.0f && std::signbit(v[10])));
+  CHECK(f->stored_dtypes.at("h") == "F16");
+  CHECK(f->stored_dtypes.at("f") == "F32");
+  CHECK(f->tensors.at("f").item() == 5.0);
 }
 
 TEST_CASE("write_safetensors rejects bad names and tensors without touching the target") {

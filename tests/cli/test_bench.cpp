@@ -26,6 +26,8 @@ TEST_CASE("bench train reports throughput and a GEMM share between 0 and 1") {
   auto bad = run_mone("bench train --model " + model + " --seq-len 100000");
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("max_position_embeddings") != std::string::npos);
+  CHECK(bad.output.find("mone bench train: --seq-len 100000") != std::string::npos);  // the name once
+  CHECK(bad.output.find("bench train: bench train") == std::string::npos);
   auto none = run_mone("bench train");
   CHECK(none.exit_code != 0);
   CHECK(none.output.find("mone bench train") != std::string::npos);

@@ -6,11 +6,15 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "models/spec_stats.h"
 #include "tests/run_mone.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -71,8 +75,8 @@ TEST_SUITE("unit") {
     CHECK(contains(missing.output, "mone inspect: /nonexistent/spec.textproto"));
 
     const RunResult bad_batch = run_mone("inspect " + config("tiny_mone") + " --batch-size 0");
-    CHECK(bad_batch.exit_code != 0);
-    CHECK(contains(bad_batch.output, "batch size 0"));
+    CHECK(bad_batch.exit_code == 2);  // a usage error
+    CHECK(contains(bad_batch.output, "mone inspect: --batch-size: 0 is out of range: must be >= 1"));
 
     const RunResult long_seq = run_mone("inspect " + config("tiny_mone") + " --seq-len 4096");
     CHECK(long_seq.exit_code != 0);
@@ -95,3 +99,29 @@ TEST_SUITE("unit") {
   }
 
 }  // TEST_SUITE
+
+TEST_SUITE("unit") {
+  TEST_CASE("mone inspect: STRAIGHT_THROUGH's extra dense term is in the FLOPs line as in the total") {
+    mone_testing::TempDir dir;
+    const std::string spec = dir.file("st.textproto");
+    {
+      std::ifstream in(config("tiny_mone"));
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      text.replace(text.find("neuron_topk_backward: HARD"), 26, "neuron_topk_backward: STRAIGHT_THROUGH");
+      std::ofstream(spec) << text;
+    }
+    const RunResult json = run_mone("inspect " + spec + " --json --seq-len 64");
+    REQUIRE_MESSAGE(json.exit_code == 0, json.output);
+    const nlohmann::json j = nlohmann::json::parse(json.output);
+    // tiny-mone: d 128, L 2, K 2, D 128, K_N 32: 8·d·(D − K_N)·K·L.
+    const double extra = 8.0 * 128 * (128 - 32) * 2 * 2;
+    CHECK(j["straight_through_flops_per_token"].get<double>() == extra);
+    CHECK(j["training_flops_per_token"].get<double>() ==
+          6.0 * j["activated_matmul_params"].get<double>() + 6.0 * 2 * 64 * 128 + extra);
+    const RunResult table = run_mone("inspect " + spec + " --seq-len 64");
+    REQUIRE(table.exit_code == 0);
+    CHECK_MESSAGE(contains(table.output, "+ " + mone::models::format_flops(extra) + " straight-through"), table.output);
+    // HARD has no such line.
+    CHECK_FALSE(contains(run_mone("inspect " + config("tiny_mone")).output, "straight-through"));
+  }
+}

@@ -40,7 +40,7 @@ struct Batch {
 };
 
 Batch next_batch(TrainLoader& loader) {
-  const auto n = static_cast<size_t>(loader.batch_size() * loader.seq_len());
+  const auto n = static_cast<size_t>(loader.rows() * loader.seq_len());
   Batch batch{std::vector<int32_t>(n), std::vector<int32_t>(n)};
   REQUIRE(loader.next(batch.inputs.data(), batch.targets.data()).ok());
   return batch;
@@ -110,6 +110,28 @@ TEST_CASE("the tail that does not fill a batch is skipped and batches follow epo
   CHECK(loader->window_location(4) == std::pair<int64_t, int64_t>{0, 16});
   CHECK(loader->window_location(5) == std::pair<int64_t, int64_t>{1, 0});
   CHECK(loader->window_location(7) == std::pair<int64_t, int64_t>{1, 8});
+}
+
+TEST_CASE("data parallel: rank r of R serves rows r·B/R .. (r+1)·B/R-1 of the batch one process serves") {
+  TwoShards data;
+  auto whole = TrainLoader::open(data.paths, /*B=*/4, /*T=*/4, /*seed=*/5);
+  auto first = TrainLoader::open(data.paths, 4, 4, 5, /*rank=*/0, /*ranks=*/2);
+  auto second = TrainLoader::open(data.paths, 4, 4, 5, /*rank=*/1, /*ranks=*/2);
+  REQUIRE(whole.ok());
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(first->rows() == 2);
+  CHECK(first->batch_size() == 4);
+  for (int j = 0; j < 5; ++j) {  // across an epoch boundary (2 batches per epoch)
+    const Batch w = next_batch(*whole), a = next_batch(*first), b = next_batch(*second);
+    Batch joined = a;
+    joined.inputs.insert(joined.inputs.end(), b.inputs.begin(), b.inputs.end());
+    joined.targets.insert(joined.targets.end(), b.targets.begin(), b.targets.end());
+    CHECK(joined == w);
+  }
+  CHECK(first->position() == 5);  // global batches, so any rank count resumes from it
+  CHECK(error_mentions(TrainLoader::open(data.paths, 4, 4, 5, 0, 3).status(),
+                       {"batch_size 4 does not split over 3 ranks"}));
 }
 
 TEST_CASE("one seed gives one order and another seed another") {

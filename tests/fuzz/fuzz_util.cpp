@@ -17,8 +17,9 @@
 namespace mone::fuzz {
 
 StatusOr<proto::TrainSpec> tiny_train_spec() {
-  const std::string text = absl::StrCat("model { ", kTinyModelSpec,
-                                        " } train_data: \"data\" batch_size: 2 seq_len: 4 steps: 2 seed: 7");
+  // An absolute train_data is taken as written (resolve_train_spec looks only for relative ones).
+  const std::string text = absl::StrCat("model { ", kTinyModelSpec, " } train_data: \"", join_path(scratch_dir(), "data"),
+                                        "\" batch_size: 2 seq_len: 4 steps: 2 seed: 7");
   MONE_ASSIGN_OR_RETURN(proto::TrainSpec spec, train::parse_train_spec(text, "the tiny train spec"));
   MONE_RETURN_IF_ERROR(train::resolve_train_spec(spec, "the tiny train spec"));
   return spec;
@@ -34,14 +35,19 @@ StatusOr<std::string> write_tiny_checkpoint(const std::string& run_dir) {
   return train::save_checkpoint(run_dir, model->parameters(), optimizer, state, spec.model(), 0);
 }
 
-void pin_model_spec_path(proto::TrainSpec& spec) {
-  if (spec.has_model() || spec.model_spec().empty()) return;
+void pin_paths(proto::TrainSpec& spec) {
   const std::string configs = std::string(MONE_SOURCE_DIR) + "/configs/models/";
-  const std::string& name = spec.model_spec();
-  const std::string kept = configs + name.substr(name.find_last_of('/') + 1);  // npos + 1 == 0
-  std::error_code ec;
-  const bool known = name.ends_with(".textproto") && std::filesystem::is_regular_file(kept, ec);
-  spec.set_model_spec(known ? kept : configs + "tiny_mone.textproto");
+  if (!spec.has_model() && !spec.model_spec().empty()) {
+    const std::string& name = spec.model_spec();
+    const std::string kept = configs + name.substr(name.find_last_of('/') + 1);  // npos + 1 == 0
+    std::error_code ec;
+    const bool known = name.ends_with(".textproto") && std::filesystem::is_regular_file(kept, ec);
+    spec.set_model_spec(known ? kept : configs + "tiny_mone.textproto");
+  }
+  const std::string elsewhere = join_path(scratch_dir(), "input");  // absolute: taken as written
+  if (!spec.train_data().empty()) spec.set_train_data(elsewhere);
+  if (!spec.val_data().empty()) spec.set_val_data(elsewhere);
+  if (!spec.tokenizer().empty()) spec.set_tokenizer(elsewhere);
 }
 
 void check_tokenizer(const train::Tokenizer& tokenizer, std::string_view extra_text) {
@@ -85,7 +91,7 @@ void check_model_spec(const proto::ModelSpec& spec) {
 }
 
 void check_train_spec(proto::TrainSpec spec, const std::string& source) {
-  pin_model_spec_path(spec);
+  pin_paths(spec);
   const std::string model_source = spec.model_spec();
   const Status resolved = train::resolve_train_spec(spec, source);
   if (!resolved.ok()) {

@@ -116,9 +116,11 @@ StatusOr<proto::TrainSpec> tiny_train_spec();
 // save_checkpoint: manifest and `latest` included. Returns the checkpoint directory.
 StatusOr<std::string> write_tiny_checkpoint(const std::string& run_dir);
 
-// A train spec may name its model by path. The harness never follows a path from fuzz input: the
-// name of a spec in configs/models/ is kept (made absolute), anything else becomes tiny_mone's.
-void pin_model_spec_path(proto::TrainSpec& spec);
+// A train spec names files by path. The harness never follows a path from fuzz input: a model
+// spec named as one in configs/models/ is kept (made absolute), any other becomes tiny_mone's; a
+// data or tokenizer path becomes an absolute one in the scratch directory, which resolving the
+// spec takes as written (nothing reads data before the spec is valid).
+void pin_paths(proto::TrainSpec& spec);
 
 // What a loaded tokenizer promises: decode(encode(text)) == text, with and without special tokens,
 // for a fixed text and for `extra_text`; and saving it as tokenizer.json and loading that gives
@@ -129,7 +131,7 @@ void check_tokenizer(const train::Tokenizer& tokenizer, std::string_view extra_t
 // be written and reads back to the same config, and `mone inspect` can compute its costs.
 void check_model_spec(const proto::ModelSpec& spec);
 
-// What `mone train` does with a parsed TrainSpec before it reads data: pin the model path, resolve
+// What `mone train` does with a parsed TrainSpec before it reads data: pin the paths, resolve
 // and validate (an error names `source` or the model spec file). A resolved spec keeps
 // check_model_spec's promises, its text (as a checkpoint records it) parses back to the same spec,
 // and its schedule gives a finite learning rate at the first and the last step.

@@ -178,20 +178,20 @@ TEST_SUITE("unit") {
     CHECK(st.memory_f32.optimizer == 8 * P);
     CHECK(st.memory_bf16.weights == 6 * P);
     CHECK(st.memory_bf16.grads == 4 * P);
-    // A per token for tiny-dense at T = 256, by hand: per layer 4d + 2·kv·hd + H·T + 2d + 4I
-    // = 512 + 256 + 1024 + 256 + 1536 = 3584; two layers, plus 2d + 2V = 2304.
-    CHECK(st.activation_elements_per_token == 2 * 3584 + 2304);
-    CHECK(st.memory_f32.activations == 9472.0 * 512 * 4);
-    CHECK(st.memory_bf16.activations == 9472.0 * 512 * 2);
-    CHECK(st.memory_f32.total() == 16 * P + 9472.0 * 512 * 4);
+    // A per token for tiny-dense, by hand: per layer 4d + 2·kv·hd + H + 2d + 4I
+    // = 512 + 256 + 4 + 256 + 1536 = 2564; two layers, plus 2d + 2V = 2304.
+    CHECK(st.activation_elements_per_token == 2 * 2564 + 2304);
+    CHECK(st.memory_f32.activations == 7432.0 * 512 * 4);
+    CHECK(st.memory_bf16.activations == 7432.0 * 512 * 2);
+    CHECK(st.memory_f32.total() == 16 * P + 7432.0 * 512 * 4);
 
     // MoNE's gathered strategy saves K_N-wide up/product per slot; masked-dense saves D-wide ones.
     ModelSpec gathered = load_config("tiny_mone");
     gathered.set_mone_strategy(ModelSpec::GATHERED);
     ModelSpec masked = gathered;
     masked.set_mone_strategy(ModelSpec::MASKED_DENSE);
-    CHECK(activation_elements_per_token(masked, 256) -
-              activation_elements_per_token(gathered, 256) ==
+    CHECK(activation_elements_per_token(masked) -
+              activation_elements_per_token(gathered) ==
           2 * 2 * 2 * (128 - 32));  // layers · K · (up + product) · (D - K_N)
   }
 
@@ -260,6 +260,44 @@ TEST_SUITE("unit") {
     CHECK(back.vocab_size() == 64);
     CHECK(back.rms_norm_eps() == 1e-6);
     CHECK(back.has_rms_norm_eps());
+    CHECK_FALSE(contains(text, "mlp_only_layers"));  // an empty list writes nothing
+    // A list field is written element by element and read back.
+    s.set_num_hidden_layers(3);
+    s.set_intermediate_size(12);
+    s.add_mlp_only_layers(0);
+    s.add_mlp_only_layers(2);
+    const ModelSpec listed = value_or_die(parse_model_spec(model_spec_to_text(s), "<list>"));
+    CHECK(listed.mlp_only_layers_size() == 2);
+    CHECK(listed.mlp_only_layers(1) == 2);
+    CHECK(num_moe_layers(listed) == 1);
+    CHECK(num_dense_layers(listed) == 2);
+  }
+
+  TEST_CASE("architecture variants: parameter counts of biases, q/k norms, the shared gate and dense layers") {
+    const ModelSpec s = load_config("tiny_mone");  // d 128, kv width 128, L 2, E 8, D 128, S 1
+    const int64_t d = 128, L = 2, base = count_params(s).total();
+    ModelSpec v = s;
+    v.set_attention_qkv_bias(true);
+    CHECK(count_params(v).total() - base == L * 3 * d);
+    v.set_attention_output_bias(true);
+    CHECK(count_params(v).total() - base == L * 4 * d);
+    v = s;
+    v.set_qk_norm(true);
+    CHECK(count_params(v).norms - count_params(s).norms == L * 2 * d);
+    CHECK(count_activated_params(v) - count_activated_params(s) == L * 2 * d);
+    v = s;
+    v.set_shared_expert_gate(true);
+    CHECK(count_params(v).router - count_params(s).router == L * d);
+    // A dense second layer of width 384 instead of routed experts.
+    v = s;
+    v.set_intermediate_size(384);
+    v.add_mlp_only_layers(1);
+    const ParamBreakdown p = count_params(v);
+    CHECK(p.dense_ffn == 3 * d * 384);
+    CHECK(p.routed_experts == count_params(s).routed_experts / 2);
+    CHECK(p.router == count_params(s).router / 2);
+    CHECK(count_activated_params(v) < count_activated_params(s) + 3 * d * 384);
+    CHECK(activation_elements_per_token(v) != activation_elements_per_token(s));
   }
 
   TEST_CASE("parse errors name the file, line and column") {
@@ -287,6 +325,45 @@ TEST_SUITE("unit") {
     REQUIRE_FALSE(from_file.ok());
     CHECK(contains(std::string(from_file.status().message()), path + ":2:"));
     std::filesystem::remove(path);
+  }
+
+  TEST_CASE("enum values in any letter case; an unknown one lists the allowed values") {
+    const std::string base =
+        "vocab_size: 64\nhidden_size: 32\nnum_hidden_layers: 1\nnum_attention_heads: 2\n"
+        "max_position_embeddings: 16\nffn_type: mone\nnum_experts: 4\nmoe_intermediate_size: 32\n";
+    // config.json's spellings, as a user copies them from a checkpoint.
+    auto lower = parse_model_spec(base + "hidden_act: sigmoid\nneuron_topk_backward: straight_through\n"
+                                         "mone_strategy: Masked_Dense\n", "lower.textproto");
+    REQUIRE_MESSAGE(lower.ok(), lower.status().message());
+    CHECK(lower->hidden_act() == ModelSpec::SIGMOID);
+    CHECK(lower->neuron_topk_backward() == ModelSpec::STRAIGHT_THROUGH);
+    CHECK(lower->mone_strategy() == ModelSpec::MASKED_DENSE);
+    CHECK(lower->ffn_type() == ModelSpec::MONE);
+    // Nested in another message (a TrainSpec's model) too: merge_textproto serves both.
+    auto gelu = parse_model_spec("vocab_size: 64\nhidden_act: gelu\n", "g.textproto");
+    REQUIRE_FALSE(gelu.ok());
+    const std::string msg(gelu.status().message());
+    CHECK(contains(msg, "g.textproto:2:13:"));  // at gelu
+    CHECK(contains(msg, "\"gelu\""));
+    CHECK(contains(msg, "Allowed: SILU, SIGMOID (any letter case)."));
+    auto ffn = parse_model_spec("ffn_type: sparse\n", "f.textproto");
+    REQUIRE_FALSE(ffn.ok());
+    CHECK(contains(std::string(ffn.status().message()), "Allowed: DENSE, MOE, MONE"));
+  }
+
+  TEST_CASE("a singular field given twice is an error naming its second line") {
+    auto twice = parse_model_spec("vocab_size: 64\nhidden_size: 128\nnum_hidden_layers: 2\nhidden_size: 64\n",
+                                  "twice.textproto");
+    REQUIRE_FALSE(twice.ok());
+    const std::string msg(twice.status().message());
+    CHECK(contains(msg, "twice.textproto:4:"));
+    CHECK(contains(msg, "hidden_size"));
+    CHECK(contains(msg, "specified multiple times"));
+    // Merging a second text into a message is still an override (that is what --set does).
+    ModelSpec spec;
+    REQUIRE(merge_textproto("hidden_size: 128", "a", &spec).ok());
+    REQUIRE(merge_textproto("hidden_size: 64", "b", &spec).ok());
+    CHECK(spec.hidden_size() == 64);
   }
 
   TEST_CASE("a missing spec file is NotFound and names the path") {
@@ -378,6 +455,26 @@ TEST_SUITE("unit") {
         {"ng inf", [](ModelSpec& s) { s.set_neuron_aux_loss_coef(INFINITY); },
          "field neuron_aux_loss_coef = inf"},
         {"init", [](ModelSpec& s) { s.set_initializer_range(0); }, "field initializer_range = 0"},
+        {"clip", [](ModelSpec& s) { s.set_clip_qkv(-1); }, "field clip_qkv = -1: must be a finite number >= 0"},
+        {"clip nan", [nan](ModelSpec& s) { s.set_clip_qkv(nan); }, "field clip_qkv = nan"},
+        {"shared gate without shared experts",
+         [](ModelSpec& s) {
+           s.set_num_shared_experts(0);
+           s.set_shared_expert_gate(true);
+         },
+         "field shared_expert_gate = true: needs num_shared_experts >= 1"},
+        {"sparse step", [](ModelSpec& s) { s.set_decoder_sparse_step(0); }, "field decoder_sparse_step = 0: must be > 0"},
+        {"mlp-only layer out of range", [](ModelSpec& s) { s.add_mlp_only_layers(2); },
+         "field mlp_only_layers = 2: must be a layer index in [0, num_hidden_layers = 2)"},
+        {"mlp-only layer twice",
+         [](ModelSpec& s) {
+           s.set_intermediate_size(64);
+           s.add_mlp_only_layers(1);
+           s.add_mlp_only_layers(1);
+         },
+         "field mlp_only_layers = 1: is listed twice"},
+        {"dense layer without a width", [](ModelSpec& s) { s.add_mlp_only_layers(0); },
+         "field intermediate_size = 0: must be > 0: 1 layer(s) are dense SwiGLUs"},
         {"too large",
          [](ModelSpec& s) {
            s.set_hidden_size(1 << 20);

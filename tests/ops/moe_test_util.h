@@ -1,4 +1,5 @@
-// Helpers shared by the MoE / MoNE op tests (router, dispatch, grouped matmul, mone_ffn, losses).
+// Helpers shared by the MoE / MoNE op tests (router, dispatch, mone_ffn, losses), and MONE.md's
+// expert written as loops: the reference the expert op is checked against.
 #pragma once
 
 #include <algorithm>
@@ -12,7 +13,8 @@
 #include "autograd/variable.h"
 #include "core/rng.h"
 #include "core/tensor.h"
-#include "ops/moe_types.h"
+#include "ops/op_types.h"
+#include "ops/router.h"
 
 namespace mone::moe_test {
 
@@ -27,6 +29,21 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b) {
     m = std::max(m, std::abs(x - y) / (1.0 + std::abs(y)));
   }
   return m;
+}
+
+// expert_ids [N, K] i32: K distinct experts in [0, E) per token, drawn at random, like a router's top-K.
+inline Tensor random_ids(Generator& gen, int64_t n, int64_t k, int64_t e) {
+  std::vector<int32_t> v;
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<int32_t> pool(e);
+    std::iota(pool.begin(), pool.end(), 0);
+    for (int64_t s = 0; s < k; ++s) {
+      const int64_t pick = s + static_cast<int64_t>(gen.uniform() * (e - s));
+      std::swap(pool[s], pool[pick]);
+      v.push_back(pool[s]);
+    }
+  }
+  return value_or_die(Tensor::from_vector(v, {n, k}));
 }
 
 inline bool mentions(const Status& s, const std::string& what) {
@@ -49,6 +66,18 @@ inline double topk_margin(const Tensor& scores, int64_t k, bool by_abs) {
     m = std::min(m, v[k - 1] - v[k]);
   }
   return m;
+}
+
+// Router inputs x [n, d], w_router [e, d] whose top-k selection is more than `margin` from a tie
+// in every row: in p, or in the logits with on_logits (a relative margin in p, for bf16).
+inline std::pair<Tensor, Tensor> draw_router(uint64_t seed, int64_t n, int64_t d, int64_t e, int64_t k, DType dtype,
+                                             double margin = 1e-4, bool on_logits = false) {
+  for (uint64_t attempt = 0;; ++attempt) {
+    Generator gen(seed * 1000 + attempt);
+    Tensor x = randn({n, d}, dtype, gen), w = randn({e, d}, dtype, gen);
+    const auto f = value_or_die(ops::router_forward(x, w, k, false));
+    if (topk_margin(on_logits ? f.logits : f.probs, k, false) > margin) return {x, w};
+  }
 }
 
 // min_i |t_i|: how far the values are from the kink of |·| at 0.
@@ -95,5 +124,71 @@ inline ExpertInputs draw_expert_with_margin(uint64_t seed, int64_t tokens, int64
     if (topk_margin(g, k_n, true) > margin && min_abs(g) > margin) return in;
   }
 }
+
+using ops::Activation;
+using ops::TopkBackward;
+
+// MONE.md's forward and backward written as plain loops in double, one token at a time.
+struct Reference {
+  Tensor y, g, grad_x, grad_w_gate, grad_w_up, grad_w_down;
+  std::vector<std::vector<int>> selected;  // per token, ascending
+};
+
+inline Reference reference_mone(const ExpertInputs& in, int64_t k_n, Activation act, TopkBackward estimator,
+                         const Tensor& dy, const Tensor& dg_extra) {
+  const int64_t T = in.x.size(0), d = in.x.size(1), D = in.w_gate.size(0);
+  auto at = [](const Tensor& t, int64_t i) { return read_as_double(t, i); };
+  Reference r;
+  r.y = Tensor::zeros({T, d}, DType::kF64);
+  r.g = Tensor::zeros({T, D}, DType::kF64);
+  r.grad_x = Tensor::zeros({T, d}, DType::kF64);
+  r.grad_w_gate = Tensor::zeros({D, d}, DType::kF64);
+  r.grad_w_up = Tensor::zeros({D, d}, DType::kF64);
+  r.grad_w_down = Tensor::zeros({d, D}, DType::kF64);
+  double *y = r.y.data<double>(), *gx = r.grad_x.data<double>(), *gwg = r.grad_w_gate.data<double>();
+  double *gwu = r.grad_w_up.data<double>(), *gwd = r.grad_w_down.data<double>();
+  for (int64_t t = 0; t < T; ++t) {
+    std::vector<double> a(D), G(D), U(D), h(D), dh(D, 0.0), act_grad(D);
+    for (int64_t j = 0; j < D; ++j) {
+      for (int64_t c = 0; c < d; ++c) {
+        a[j] += at(in.x, t * d + c) * at(in.w_gate, j * d + c);
+        U[j] += at(in.x, t * d + c) * at(in.w_up, j * d + c);
+      }
+      const double s = 1.0 / (1.0 + std::exp(-a[j]));
+      G[j] = act == Activation::kSilu ? a[j] * s : s;
+      act_grad[j] = act == Activation::kSilu ? s * (1 + a[j] * (1 - s)) : s * (1 - s);
+      r.g.data<double>()[t * D + j] = G[j];
+    }
+    std::vector<int> order(D);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return std::abs(G[i]) > std::abs(G[j]); });
+    std::vector<int> sel(order.begin(), order.begin() + k_n);
+    std::sort(sel.begin(), sel.end());
+    r.selected.push_back(sel);
+    std::vector<bool> in_i(D, false);
+    for (int j : sel) in_i[j] = true;
+    for (int64_t j = 0; j < D; ++j) h[j] = in_i[j] ? G[j] * U[j] : 0.0;
+    for (int64_t i = 0; i < d; ++i) {
+      for (int64_t j = 0; j < D; ++j) {
+        y[t * d + i] += h[j] * at(in.w_down, i * D + j);
+        dh[j] += at(in.w_down, i * D + j) * at(dy, t * d + i);
+        gwd[i * D + j] += h[j] * at(dy, t * d + i);
+      }
+    }
+    for (int64_t j = 0; j < D; ++j) {
+      const bool active = estimator == TopkBackward::kStraightThrough || in_i[j];
+      const double dG = (dg_extra.defined() ? at(dg_extra, t * D + j) : 0.0) + (active ? dh[j] * U[j] : 0.0);
+      const double du = active ? dh[j] * G[j] : 0.0;
+      const double da = dG * act_grad[j];
+      for (int64_t c = 0; c < d; ++c) {
+        gwu[j * d + c] += du * at(in.x, t * d + c);
+        gwg[j * d + c] += da * at(in.x, t * d + c);
+        gx[t * d + c] += du * at(in.w_up, j * d + c) + da * at(in.w_gate, j * d + c);
+      }
+    }
+  }
+  return r;
+}
+
 
 }  // namespace mone::moe_test

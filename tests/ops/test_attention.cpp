@@ -18,13 +18,13 @@ struct Dims {
 };
 
 struct Naive {
-  std::vector<double> out, probs;
+  std::vector<double> out, lse;
 };
 
 // Softmax over the keys j <= i + Tk - Tq of q_i · k_j / sqrt(hd), then the weighted sum of v.
 Naive naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Dims& d) {
   const auto qv = q.to_vector<double>(), kv = k.to_vector<double>(), vv = v.to_vector<double>();
-  Naive r{std::vector<double>(qv.size(), 0.0), std::vector<double>(d.b * d.h * d.tq * d.tk, 0.0)};
+  Naive r{std::vector<double>(qv.size(), 0.0), std::vector<double>(d.b * d.h * d.tq, 0.0)};
   for (int64_t b = 0; b < d.b; ++b) {
     for (int64_t h = 0; h < d.h; ++h) {
       const int64_t g = h / (d.h / d.hkv);
@@ -41,9 +41,9 @@ Naive naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const D
           mx = std::max(mx, s[j]);
         }
         for (double& x : s) sum += (x = std::exp(x - mx));
+        r.lse[(b * d.h + h) * d.tq + i] = mx + std::log(sum);
         for (int64_t j = 0; j <= last; ++j) {
           const double p = s[j] / sum;
-          r.probs[((b * d.h + h) * d.tq + i) * d.tk + j] = p;
           for (int64_t c = 0; c < d.hd; ++c) {
             r.out[((b * d.tq + i) * d.h + h) * d.hd + c] += p * vv[((b * d.tk + j) * d.hkv + g) * d.hd + c];
           }
@@ -76,11 +76,11 @@ TEST_CASE("attention matches naive loops: MHA, GQA, MQA, Tq < Tk, unit sizes, f3
       const Qkv x = make_qkv(d, dt, seed += 3);
       auto f = value_or_die(ops::attention(x.q, x.k, x.v));
       REQUIRE(f.out.shape() == x.q.shape());
-      REQUIRE(f.probs.shape() == Shape{d.b, d.h, d.tq, d.tk});
+      REQUIRE(f.lse.shape() == Shape{d.b, d.h, d.tq});
+      CHECK(f.lse.dtype() == dt);
       const Naive ref = naive_attention(x.q, x.k, x.v, d);
       CHECK(max_abs_diff(f.out, ref.out) <= tolerance(dt, d.hd + d.tk));
-      // probs is exactly 0 beyond the causal limit (the reference leaves those at 0).
-      CHECK(max_abs_diff(f.probs, ref.probs) <= tolerance(dt, d.hd));
+      CHECK(max_abs_diff(f.lse, ref.lse) <= tolerance(dt, d.hd + d.tk));
     }
   }
 }
@@ -115,10 +115,10 @@ TEST_CASE("attention_backward in f32 agrees with f64 (GQA)") {
   const Qkv x = make_qkv(d, DType::kF64, 300);
   const Tensor go = random(x.q.shape(), DType::kF64, 303);
   auto f64 = value_or_die(ops::attention(x.q, x.k, x.v));
-  auto g64 = value_or_die(ops::attention_backward(go, x.q, x.k, x.v, f64.probs));
+  auto g64 = value_or_die(ops::attention_backward(go, x.q, x.k, x.v, f64));
   auto c = [](const Tensor& t) { return value_or_die(t.to(DType::kF32)); };
   auto f32 = value_or_die(ops::attention(c(x.q), c(x.k), c(x.v)));
-  auto g32 = value_or_die(ops::attention_backward(c(go), c(x.q), c(x.k), c(x.v), f32.probs));
+  auto g32 = value_or_die(ops::attention_backward(c(go), c(x.q), c(x.k), c(x.v), f32));
   CHECK(max_abs_diff(g32.grad_q, g64.grad_q) <= 1e-5);
   CHECK(max_abs_diff(g32.grad_k, g64.grad_k) <= 1e-5);
   CHECK(max_abs_diff(g32.grad_v, g64.grad_v) <= 1e-5);
@@ -136,8 +136,13 @@ TEST_CASE("attention: bad shapes are errors naming the op and shapes") {
   check_error(ops::attention(Tensor::zeros({1, 4, 4, 0}), Tensor::zeros({1, 4, 2, 0}), Tensor::zeros({1, 4, 2, 0})), {"head dim is 0"});
   check_error(ops::attention(q, Tensor::zeros({1, 4, 2, 8}, DType::kF64), k), {"attention", "differ in dtype"});
   auto f = value_or_die(ops::attention(q, k, k));
-  check_error(ops::attention_backward(Tensor::zeros({1, 4, 4, 7}), q, k, k, f.probs), {"attention_backward", "grad_out"});
-  check_error(ops::attention_backward(q, q, k, k, Tensor::zeros({1, 4, 4, 3})), {"attention_backward", "probs", "[1, 4, 4, 4]"});
+  check_error(ops::attention_backward(Tensor::zeros({1, 4, 4, 7}), q, k, k, f), {"attention_backward", "grad_out"});
+  check_error(ops::attention_backward(q, q, k, k, {f.out, Tensor::zeros({1, 4, 3})}),
+              {"attention_backward", "forward.lse", "[1, 4, 4]"});
+  check_error(ops::attention_backward(q, q, k, k, {f.out, Tensor::zeros({1, 4, 4}, DType::kF64)}),
+              {"attention_backward", "forward.lse", "expected dtype f32"});
+  check_error(ops::attention_backward(q, q, k, k, {Tensor::zeros({1, 4, 4, 7}), f.lse}),
+              {"attention_backward", "forward.out"});
 }
 
 }  // TEST_SUITE("unit")

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "autograd/gradcheck.h"
-#include "autograd/moe.h"
+#include "autograd/shape.h"
 #include "core/rng.h"
 #include "ops/concat.h"
 
@@ -42,13 +42,20 @@ TEST_CASE("concat along every dim matches index arithmetic and skips undefined p
 }  // TEST_SUITE
 
 TEST_SUITE("gradcheck") {
-TEST_CASE("gradcheck: concat_rows") {
+TEST_CASE("gradcheck: concat along rows and along a middle dim, with an undefined (empty cache) part") {
   Generator gen(4);
   autograd::Variable a(randn({3, 4}, DType::kF64, gen), true, "a");
   autograd::Variable b(randn({1, 4}, DType::kF64, gen), true, "b");
   autograd::Variable c(randn({2, 4}, DType::kF64, gen), true, "c");
   Status s = autograd::gradcheck(
-      [](const std::vector<autograd::Variable>& in) { return autograd::concat_rows(in); }, {a, b, c});
+      [](const std::vector<autograd::Variable>& in) { return autograd::concat(in, 0); }, {a, b, c});
+  CHECK_MESSAGE(s.ok(), s.message());
+  autograd::Variable k(randn({2, 3, 2}, DType::kF64, gen), true, "k");
+  s = autograd::gradcheck(
+      [](const std::vector<autograd::Variable>& in) {
+        return autograd::concat({autograd::Variable(Tensor()), in[0], in[1]}, 1);
+      },
+      {k, autograd::Variable(randn({2, 1, 2}, DType::kF64, gen), true, "k_new")});
   CHECK_MESSAGE(s.ok(), s.message());
 }
 }

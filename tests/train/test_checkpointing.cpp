@@ -69,6 +69,26 @@ TEST_SUITE("unit") {
     CHECK(back->ffn_type() == proto::ModelSpec::MONE);
     CHECK(models::effective_neuron_topk(*back) == models::effective_neuron_topk(spec));
 
+    // The list field mlp_only_layers is a JSON list both ways; a non-list or a non-integer is refused.
+    CHECK(c["mlp_only_layers"] == nlohmann::json::array());
+    proto::ModelSpec listed = spec;
+    listed.set_intermediate_size(48);
+    listed.add_mlp_only_layers(0);
+    const nlohmann::json lc = model_config_json(listed);
+    CHECK(lc["mlp_only_layers"] == nlohmann::json::array({0}));
+    auto listed_back = model_spec_from_config_json(lc, "config.json");
+    REQUIRE(listed_back.ok());
+    CHECK(listed_back->mlp_only_layers_size() == 1);
+    CHECK_FALSE(models::is_moe_layer(*listed_back, 0));
+    for (const nlohmann::json& wrong : {nlohmann::json(0), nlohmann::json::array({"0"})}) {
+      nlohmann::json bad_list = lc;
+      bad_list["mlp_only_layers"] = wrong;
+      auto r = model_spec_from_config_json(bad_list, "y/config.json");
+      REQUIRE_FALSE(r.ok());
+      CHECK(std::string(r.status().message()).find("y/config.json: key \"mlp_only_layers\" must be a list of integers") !=
+            std::string::npos);
+    }
+
     nlohmann::json bad = c;
     bad["hidden_act"] = "gelu";
     auto s = model_spec_from_config_json(bad, "x/config.json");

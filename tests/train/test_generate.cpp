@@ -65,19 +65,70 @@ TEST_CASE("sampling: greedy is argmax and the same seed gives the same tokens") 
   train::SampleOptions o;
   o.max_tokens = 6;
   o.seed = 42;
-  auto a = value_or_die(train::generate(*model, {1, 2}, o));
-  auto b = value_or_die(train::generate(*model, {1, 2}, o));
+  auto a = value_or_die(train::generate(*model, {1, 2}, o)).ids;
+  auto b = value_or_die(train::generate(*model, {1, 2}, o)).ids;
   CHECK(a == b);
   CHECK(a.size() == 6);
   o.seed = 43;
-  auto c = value_or_die(train::generate(*model, {1, 2}, o));
+  auto c = value_or_die(train::generate(*model, {1, 2}, o)).ids;
   CHECK(c.size() == 6);
-  // The context is 12 positions: a 10-token prompt leaves room for 2 more forwards at most.
-  o.max_tokens = 100;
-  auto d = value_or_die(train::generate(*model, std::vector<int32_t>(10, 4), o));
-  CHECK(d.size() == 3);
+  // on_token returning false stops at once.
+  int seen = 0;
+  auto e = value_or_die(train::generate(*model, {1, 2}, o, [&](int32_t) { return ++seen < 2; }));
+  CHECK(e.ids.size() == 2);
   CHECK_FALSE(train::generate(*model, {}, o).ok());
   CHECK_FALSE(train::generate(*model, std::vector<int32_t>(13, 1), o).ok());
+}
+
+TEST_CASE("generation slides on past the context: each token is the greedy choice of its window") {
+  auto model = tiny_model();  // a 12-token context: windows of 6
+  train::SampleOptions o;
+  o.temperature = 0;
+  o.max_tokens = 40;
+  const std::vector<int32_t> prompt = {4, 8, 15, 16, 23, 3, 1, 2, 7, 11};
+  const train::Generation g = value_or_die(train::generate(*model, prompt, o));
+  REQUIRE(g.ids.size() == 40);  // no longer stops when the context is full
+  // Reference without caches: the context grows token by token; when it is full it restarts from
+  // the last 6 tokens of everything so far.
+  autograd::NoGradGuard no_grad;
+  std::vector<int32_t> context = prompt, history = prompt;
+  int64_t slides = 0;
+  for (size_t i = 0; i < g.ids.size(); ++i) {
+    Tensor ids = value_or_die(Tensor::from_vector<int32_t>(context, {1, static_cast<int64_t>(context.size())}));
+    Tensor logits = value_or_die(model->forward(ids, Tensor())).logits.value();
+    const int64_t V = 29, last = static_cast<int64_t>(context.size()) - 1;
+    int32_t best = 0;
+    for (int32_t v = 1; v < V; ++v) {
+      if (read_as_double(logits, last * V + v) > read_as_double(logits, last * V + best)) best = v;
+    }
+    REQUIRE_MESSAGE(g.ids[i] == best, "token ", i);
+    history.push_back(best);
+    if (context.size() + 1 > 12) {
+      context.assign(history.end() - 6, history.end());
+      ++slides;
+    } else {
+      context.push_back(best);
+    }
+  }
+  CHECK(g.context_slides == slides);
+  CHECK(slides >= 5);
+}
+
+TEST_CASE("stop strings: nothing from the stop string on is shown, and a partial match is held back") {
+  train::StopStrings s({"\n\n", "END"});
+  CHECK(s.feed("Hello E") == "Hello ");  // "E" may start "END"
+  CHECK(s.feed("N") == "");
+  CHECK(s.feed("X and\n") == "ENX and");
+  CHECK_FALSE(s.done());
+  CHECK(s.feed("\nmore") == "");
+  CHECK(s.done());
+  CHECK(s.feed("after") == "");
+  CHECK(s.finish() == "");
+  train::StopStrings t({"END"});
+  CHECK(t.feed("the EN") == "the ");
+  CHECK(t.finish() == "EN");  // the end: what was held back is shown
+  train::StopStrings none({});
+  CHECK(none.feed("abc") == "abc");
 }
 
 }  // TEST_SUITE

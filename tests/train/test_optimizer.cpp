@@ -130,11 +130,17 @@ TEST_SUITE("unit") {
     CHECK(std::string(s.message()).find("opt.safetensors") != std::string::npos);
   }
 
-  TEST_CASE("reduce_gradients is the identity with one process") {
+  TEST_CASE("reduce_gradients: one process keeps the gradients and gives a parameter without one zeros") {
     models::ParameterList list = small_list();
     set_grads(list, 0.75);
-    REQUIRE(reduce_gradients(list).ok());
-    for (const auto& p : list) CHECK(p.param.grad().to_vector<double>()[0] == 0.75);
+    list[2].param.zero_grad();  // no token reached it
+    auto grads = reduce_gradients(list, nullptr);
+    REQUIRE(grads.ok());
+    REQUIRE(grads->size() == list.size());
+    for (size_t i = 0; i < list.size(); ++i) {
+      CHECK((*grads)[i].to_vector<double>()[0] == (i == 2 ? 0.0 : 0.75));
+      CHECK((*grads)[i].storage() == list[i].param.grad().storage());  // the parameters' own gradients
+    }
   }
 
   TEST_CASE("gradient accumulation: two half batches through backward_mean equal one full batch") {

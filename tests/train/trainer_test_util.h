@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -66,7 +67,9 @@ inline std::string tiny_model_text(const std::string& ffn = "MONE", int64_t neur
 }
 
 // data/tiny_train_000.bin (6000 tokens), data/tiny_val_000.bin (2000), model.textproto and
-// train.textproto (B 4, T 16, run_dir <dir>/run) inside dir. Returns the train spec's path.
+// train.textproto (B 4, T 16, run_dir <dir>/run) inside dir. Each line of extra_train_fields
+// ("field: value") replaces the default line of that field (a spec may not set a field twice).
+// Returns the train spec's path.
 inline std::string write_tiny_setup(const std::string& dir, const std::string& extra_train_fields = "",
                                     const std::string& ffn = "MONE") {
   std::filesystem::create_directories(dir + "/data");
@@ -74,11 +77,20 @@ inline std::string write_tiny_setup(const std::string& dir, const std::string& e
   write_random_shard(dir + "/data/tiny_val_000.bin", 2000, kTinyVocab, 2);
   write_text(dir + "/model.textproto", tiny_model_text(ffn));
   const std::string spec = dir + "/train.textproto";
-  write_text(spec, "model_spec: \"" + dir + "/model.textproto\"\ntrain_data: \"" + dir + "/data\"\n" +
-                       "val_data: \"" + dir + "/data\"\nrun_dir: \"" + dir + "/run\"\n" +
-                       "batch_size: 4\nseq_len: 16\nsteps: 12\nwarmup_steps: 3\neval_interval: 4\n"
-                       "eval_batches: 3\ncheckpoint_interval: 5\nlog_interval: 1\nthreads: 1\n"
-                       "peak_flops: 1e11\n" + extra_train_fields);
+  const std::string defaults = "model_spec: \"" + dir + "/model.textproto\"\ntrain_data: \"" + dir + "/data\"\n" +
+                               "val_data: \"" + dir + "/data\"\nrun_dir: \"" + dir + "/run\"\n" +
+                               "batch_size: 4\nseq_len: 16\nsteps: 12\nwarmup_steps: 3\neval_interval: 4\n"
+                               "eval_batches: 3\ncheckpoint_interval: 5\nlog_interval: 1\nthreads: 1\n"
+                               "peak_flops: 1e11\n";
+  auto field_of = [](const std::string& line) { return line.substr(0, line.find(':')); };
+  std::istringstream extra_lines(extra_train_fields), default_lines(defaults);
+  std::vector<std::string> overridden;
+  for (std::string line; std::getline(extra_lines, line);) overridden.push_back(field_of(line));
+  std::string text;
+  for (std::string line; std::getline(default_lines, line);) {
+    if (std::find(overridden.begin(), overridden.end(), field_of(line)) == overridden.end()) text += line + "\n";
+  }
+  write_text(spec, text + extra_train_fields);
   return spec;
 }
 

@@ -31,6 +31,9 @@ struct SafetensorsFile {
   std::vector<std::string> names;         // in file (data offset) order
   std::map<std::string, Tensor> tensors;  // contiguous CPU tensors
   std::map<std::string, std::string> metadata;
+  // The dtype each tensor has in the file ("F32", "BF16", "F16", ...): F16 tensors are read
+  // into F32 (exactly: every half is a float), since mone has no f16 element type.
+  std::map<std::string, std::string> stored_dtypes;
 };
 
 // Writes `tensors` contiguously in the given order (CUDA tensors are copied to the CPU one at a
@@ -41,7 +44,8 @@ Status write_safetensors(const std::string& path,
                          const std::map<std::string, std::string>& metadata = {});
 
 // Reads and validates a whole file; every error names the file and the tensor or field.
-// Supported dtypes: F32, F64, BF16, I32, I64 (other valid safetensors dtypes are a clear error).
+// Supported dtypes: F32, F64, BF16, I32, I64, and F16 read as F32 (other valid safetensors dtypes
+// are a clear error).
 StatusOr<SafetensorsFile> read_safetensors(const std::string& path);
 
 // "F32" <-> DType::kF32 etc.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 
 #include "core/file_io.h"
@@ -22,11 +23,37 @@ using Json = nlohmann::json;
 // One header entry, checked on its own (the layout of all entries is checked afterwards).
 struct Entry {
   std::string name;
-  DType dtype;
+  DType dtype;         // of the tensor in memory
+  bool f16 = false;    // stored as IEEE half (2 bytes), read into an F32 tensor
   Shape shape;
   uint64_t begin;
   uint64_t end;
 };
+
+// IEEE 754 half -> float, exactly (every half is a float): sign, 5-bit exponent (bias 15),
+// 10-bit mantissa; exponent 0 holds zeros and subnormals, 31 infinities and NaNs.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1fu) {  // inf or NaN (the payload kept)
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {  // normal: rebias 15 -> 127
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {  // ±0
+    bits = sign;
+  } else {  // subnormal m·2^-24: shift the leading 1 into the implicit bit
+    int shift = 0;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | ((113u - static_cast<uint32_t>(shift)) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 // Closes the descriptor on every return path.
 struct Fd {
@@ -53,19 +80,28 @@ Status pread_exact(int fd, void* dst, uint64_t nbytes, uint64_t offset, const st
   return absl::OkStatus();
 }
 
-StatusOr<DType> parse_dtype(const Json& value) {
+// The entry's dtype: one of mone's, or F16 (read as F32).
+Status parse_dtype(const Json& value, Entry& e) {
   if (!value.is_string()) return absl::InvalidArgumentError("\"dtype\" must be a string");
   const std::string& s = value.get_ref<const std::string&>();
   for (DType d : {DType::kF32, DType::kF64, DType::kBF16, DType::kI32, DType::kI64}) {
-    if (s == safetensors_dtype_name(d)) return d;
+    if (s == safetensors_dtype_name(d)) {
+      e.dtype = d;
+      return absl::OkStatus();
+    }
+  }
+  if (s == "F16") {
+    e.dtype = DType::kF32;
+    e.f16 = true;
+    return absl::OkStatus();
   }
   // Valid in the format, but mone has no such element type.
-  static const std::array<const char*, 15> kOtherKnown = {
-      "BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16",    "U16",
-      "F16",  "U32", "U64", "C64",     "F4",      "F6_E2M3", "F6_E3M2"};
+  static const std::array<const char*, 14> kOtherKnown = {
+      "BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16",
+      "U16",  "U32", "U64", "C64",     "F4",      "F6_E2M3", "F6_E3M2"};
   if (std::find(kOtherKnown.begin(), kOtherKnown.end(), s) != kOtherKnown.end()) {
     return absl::UnimplementedError(
-        absl::StrCat("dtype ", s, " is not supported by mone (F32, F64, BF16, I32, I64 are)"));
+        absl::StrCat("dtype ", s, " is not supported by mone (F32, F64, BF16, F16, I32, I64 are)"));
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown dtype \"", s, "\""));
 }
@@ -88,7 +124,7 @@ Status parse_entry(const Json& value, uint64_t buffer_bytes, Entry& e) {
       return absl::InvalidArgumentError(absl::StrCat("missing field \"", field, "\""));
     }
   }
-  MONE_ASSIGN_OR_RETURN(e.dtype, parse_dtype(value["dtype"]));
+  MONE_RETURN_IF_ERROR(parse_dtype(value["dtype"], e));
 
   const Json& shape = value["shape"];
   if (!shape.is_array() || !std::all_of(shape.begin(), shape.end(), is_size)) {
@@ -111,7 +147,7 @@ Status parse_entry(const Json& value, uint64_t buffer_bytes, Entry& e) {
   }
 
   // numel * element size, refusing overflow as the reference does.
-  uint64_t nbytes = dtype_size(e.dtype);
+  uint64_t nbytes = e.f16 ? 2 : dtype_size(e.dtype);
   for (int64_t d : e.shape) {
     if (__builtin_mul_overflow(nbytes, static_cast<uint64_t>(d), &nbytes)) {
       return absl::InvalidArgumentError(
@@ -121,7 +157,7 @@ Status parse_entry(const Json& value, uint64_t buffer_bytes, Entry& e) {
   if (e.end - e.begin != nbytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "data_offsets [", e.begin, ", ", e.end, "] hold ", e.end - e.begin, " bytes but ",
-        safetensors_dtype_name(e.dtype), " ", shape_string(e.shape), " needs ", nbytes));
+        e.f16 ? "F16" : safetensors_dtype_name(e.dtype), " ", shape_string(e.shape), " needs ", nbytes));
   }
   if (e.end > buffer_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("data_offsets [", e.begin, ", ", e.end,
@@ -228,7 +264,7 @@ StatusOr<SafetensorsFile> read_safetensors(const std::string& path) {
       MONE_RETURN_IF_ERROR(in_file(parse_metadata(value, out.metadata), path));
       continue;
     }
-    Entry e{key, DType::kF32, {}, 0, 0};
+    Entry e{key, DType::kF32, false, {}, 0, 0};
     Status s = parse_entry(value, buffer_bytes, e);
     if (!s.ok()) return in_file(s, path, key);
     entries.push_back(std::move(e));
@@ -241,9 +277,16 @@ StatusOr<SafetensorsFile> read_safetensors(const std::string& path) {
   // 4. The data, one read per tensor.
   for (const Entry& e : entries) {
     MONE_ASSIGN_OR_RETURN(Tensor t, Tensor::empty(e.shape, e.dtype));
-    MONE_RETURN_IF_ERROR(
-        pread_exact(file.fd, t.raw_data(), e.end - e.begin, 8 + n + e.begin, path));
+    if (e.f16) {  // the halves, then each widened into its float
+      std::vector<uint16_t> halves(static_cast<size_t>(t.numel()));
+      MONE_RETURN_IF_ERROR(pread_exact(file.fd, halves.data(), e.end - e.begin, 8 + n + e.begin, path));
+      float* dst = t.data<float>();
+      for (size_t i = 0; i < halves.size(); ++i) dst[i] = half_to_float(halves[i]);
+    } else {
+      MONE_RETURN_IF_ERROR(pread_exact(file.fd, t.raw_data(), e.end - e.begin, 8 + n + e.begin, path));
+    }
     out.names.push_back(e.name);
+    out.stored_dtypes.emplace(e.name, e.f16 ? "F16" : safetensors_dtype_name(e.dtype));
     out.tensors.emplace(e.name, std::move(t));
   }
   return out;

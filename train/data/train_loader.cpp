@@ -23,12 +23,19 @@ uint64_t uniform_below(uint64_t key, uint64_t counter, uint64_t bound) {
 }  // namespace
 
 StatusOr<TrainLoader> TrainLoader::open(const std::vector<std::string>& paths, int64_t B, int64_t T,
-                                        uint64_t seed) {
+                                        uint64_t seed, int rank, int ranks) {
+  MONE_CHECK(ranks >= 1 && rank >= 0 && rank < ranks) << "train loader: rank " << rank << " of " << ranks;
+  if (B % ranks != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "train loader: batch_size %d does not split over %d ranks: use a multiple of %d", B, ranks, ranks));
+  }
   TrainLoader loader;
   MONE_ASSIGN_OR_RETURN(loader.shards_, open_shards_for_batches("train loader", paths, B, T));
   loader.B_ = B;
   loader.T_ = T;
   loader.seed_ = seed;
+  loader.rows_ = B / ranks;
+  loader.first_row_ = rank * loader.rows_;
   loader.window_offsets_ = {0};
   for (const TokenShard& shard : loader.shards_) {
     loader.window_offsets_.push_back(loader.window_offsets_.back() + windows_in(shard.size(), T));
@@ -75,8 +82,8 @@ Status TrainLoader::next(int32_t* inputs, int32_t* targets) {
     order_epoch_ = epoch;
     have_order_ = true;
   }
-  for (int64_t b = 0; b < B_; ++b) {
-    const auto [shard, start] = window_location(order_[j * B_ + b]);
+  for (int64_t b = 0; b < rows_; ++b) {
+    const auto [shard, start] = window_location(order_[j * B_ + first_row_ + b]);
     shards_[shard].copy(start, T_, inputs + b * T_);
     shards_[shard].copy(start + 1, T_, targets + b * T_);
   }

@@ -10,6 +10,10 @@
 // permuted windows j·B .. j·B+B-1, and the tail that does not fill a batch is skipped. So the
 // p-th batch ever served is a pure function of (shards, B, T, seed, p): position() is all a
 // checkpoint needs, and seek(p) resumes exactly.
+//
+// Data parallelism. Rank r of R ranks serves rows [r·B/R, (r+1)·B/R) of every batch: together the
+// ranks read exactly the batches one process would, and position() counts global batches, so a
+// checkpoint written with R ranks resumes with any other count.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +28,13 @@ namespace mone::train {
 
 class TrainLoader {
  public:
-  // Opens every shard. Errors: a bad shard, B or T < 1, or fewer than B windows in all.
-  static StatusOr<TrainLoader> open(const std::vector<std::string>& paths, int64_t B, int64_t T, uint64_t seed);
+  // Opens every shard for rank `rank` of `ranks`. Errors: a bad shard, B or T < 1, B not a
+  // multiple of ranks, or fewer than B windows in all.
+  static StatusOr<TrainLoader> open(const std::vector<std::string>& paths, int64_t B, int64_t T, uint64_t seed,
+                                    int rank = 0, int ranks = 1);
 
-  // Writes the next batch: inputs and targets are caller-owned int32 buffers of B·T, row-major
-  // [B, T]. Advances position() by one.
+  // Writes this rank's rows of the next batch: inputs and targets are caller-owned int32 buffers
+  // of rows()·T, row-major [rows(), T]. Advances position() by one.
   Status next(int32_t* inputs, int32_t* targets);
 
   // Batches served so far (over all epochs). After seek(p), next() serves the batch a fresh
@@ -36,7 +42,8 @@ class TrainLoader {
   uint64_t position() const { return position_; }
   Status seek(uint64_t position);
 
-  int64_t batch_size() const { return B_; }
+  int64_t batch_size() const { return B_; }  // the global batch
+  int64_t rows() const { return rows_; }      // this rank's share: B / ranks
   int64_t seq_len() const { return T_; }
   uint64_t seed() const { return seed_; }
   int64_t num_windows() const { return window_offsets_.back(); }
@@ -59,6 +66,7 @@ class TrainLoader {
   std::vector<int64_t> window_offsets_;  // shard i holds global windows [offsets[i], offsets[i+1])
   int64_t B_ = 0;
   int64_t T_ = 0;
+  int64_t first_row_ = 0, rows_ = 0;  // this rank's rows of each batch
   uint64_t seed_ = 0;
   uint64_t position_ = 0;
   std::vector<int64_t> order_;  // epoch_order(order_epoch_), cached

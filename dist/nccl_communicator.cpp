@@ -1,0 +1,220 @@
+#include "dist/nccl_communicator.h"
+
+#if defined(MONE_WITH_NCCL)
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace mone::dist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+StatusOr<ncclDataType_t> nccl_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return ncclFloat32;
+    case DType::kF64: return ncclFloat64;
+    case DType::kBF16: return ncclBfloat16;
+    case DType::kI32: return ncclInt32;
+    case DType::kI64: return ncclInt64;
+  }
+  return absl::InvalidArgumentError("NCCL: unsupported dtype");
+}
+
+// The rank's index among the ranks on its machine, from the launcher's environment.
+int local_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    if (const char* v = std::getenv(var)) return std::atoi(v);
+  }
+  return 0;
+}
+
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(std::unique_ptr<Communicator> bootstrap, int device)
+      : bootstrap_(std::move(bootstrap)), device_(device) {
+    set_timeout_s(bootstrap_->timeout_s());
+  }
+  ~NcclCommunicator() override {
+    if (comm_ != nullptr) {
+      if (broken_) {
+        ncclCommAbort(comm_);
+      } else {
+        ncclCommFinalize(comm_);
+        (void)settle("finalize");
+        ncclCommDestroy(comm_);
+      }
+    }
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  }
+
+  int rank() const override { return bootstrap_->rank(); }
+  int world_size() const override { return bootstrap_->world_size(); }
+  std::string backend() const override { return "NCCL"; }
+
+  // Joins the NCCL communicator: id from rank 0 over the bootstrap, then a non-blocking init.
+  Status init() {
+    MONE_RETURN_IF_ERROR(cuda(cudaSetDevice(device_), "cudaSetDevice"));
+    MONE_RETURN_IF_ERROR(cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
+    ncclUniqueId id;
+    static_assert(sizeof(id) % sizeof(int32_t) == 0);
+    Tensor id_bytes = Tensor::zeros({static_cast<int64_t>(sizeof(id) / sizeof(int32_t))}, DType::kI32);
+    if (rank() == 0) {
+      MONE_RETURN_IF_ERROR(nccl(ncclGetUniqueId(&id), "ncclGetUniqueId"));
+      std::memcpy(id_bytes.raw_data(), &id, sizeof(id));
+    }
+    MONE_RETURN_IF_ERROR(bootstrap_->broadcast(id_bytes, 0));
+    std::memcpy(&id, id_bytes.raw_data(), sizeof(id));
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;
+    const ncclResult_t rc = ncclCommInitRankConfig(&comm_, world_size(), id, rank(), &config);
+    if (rc != ncclSuccess && rc != ncclInProgress) return nccl(rc, "ncclCommInitRankConfig");
+    return settle("ncclCommInitRankConfig");
+  }
+
+  Status all_reduce_sum(const Tensor& buffer) override {
+    MONE_RETURN_IF_ERROR(check_buffer("all_reduce_sum", buffer, false));
+    MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(buffer.dtype()));
+    const std::string op = absl::StrCat("all_reduce_sum of ", buffer.describe());
+    MONE_RETURN_IF_ERROR(enqueue(ncclAllReduce(buffer.raw_data(), buffer.raw_data(), buffer.numel(), type, ncclSum,
+                                               comm_, stream_), op));
+    return finish(buffer, op);
+  }
+
+  Status broadcast(const Tensor& buffer, int root) override {
+    MONE_RETURN_IF_ERROR(check_buffer("broadcast", buffer, false));
+    MONE_RETURN_IF_ERROR(check_root("broadcast", root, world_size()));
+    MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(buffer.dtype()));
+    const std::string op = absl::StrCat("broadcast of ", buffer.describe());
+    MONE_RETURN_IF_ERROR(enqueue(ncclBroadcast(buffer.raw_data(), buffer.raw_data(), buffer.numel(), type, root,
+                                               comm_, stream_), op));
+    return finish(buffer, op);
+  }
+
+  Status barrier() override {
+    MONE_RETURN_IF_ERROR(wait_stream("barrier"));
+    return bootstrap_->barrier();
+  }
+
+  Status all_to_all(const Tensor& send, const Tensor& recv) override {
+    MONE_RETURN_IF_ERROR(check_all_to_all(send, recv, world_size(), false));
+    MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(send.dtype()));
+    const std::string op = absl::StrCat("all_to_all of ", send.describe());
+    const int64_t per_rank = send.numel() / world_size();
+    const size_t bytes = static_cast<size_t>(per_rank) * dtype_size(send.dtype());
+    char* s = static_cast<char*>(send.raw_data());
+    char* r = static_cast<char*>(recv.raw_data());
+    MONE_RETURN_IF_ERROR(enqueue(ncclGroupStart(), op));
+    for (int peer = 0; peer < world_size(); ++peer) {
+      MONE_RETURN_IF_ERROR(enqueue(ncclSend(s + peer * bytes, per_rank, type, peer, comm_, stream_), op));
+      MONE_RETURN_IF_ERROR(enqueue(ncclRecv(r + peer * bytes, per_rank, type, peer, comm_, stream_), op));
+    }
+    MONE_RETURN_IF_ERROR(enqueue(ncclGroupEnd(), op));
+    return finish(recv, op);
+  }
+
+  [[noreturn]] void abort(int exit_code) override {
+    if (comm_ != nullptr) ncclCommAbort(comm_);
+    comm_ = nullptr;
+    bootstrap_->abort(exit_code);
+    std::_Exit(exit_code);  // not reached: the bootstrap's abort ends the process
+  }
+
+ private:
+  Status cuda(cudaError_t rc, const std::string& what) const {
+    if (rc == cudaSuccess) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat(backend(), " ", what, " failed: ", cudaGetErrorString(rc)));
+  }
+  Status nccl(ncclResult_t rc, const std::string& what) {
+    if (rc == ncclSuccess) return absl::OkStatus();
+    broken_ = true;
+    return absl::InternalError(absl::StrCat(backend(), " ", what, " failed: ", ncclGetErrorString(rc), " (",
+                                            comm_ != nullptr ? ncclGetLastError(comm_) : "", ")"));
+  }
+  Status deadline_passed(const std::string& what) {
+    broken_ = true;
+    return absl::DeadlineExceededError(absl::StrCat(
+        backend(), " ", what, " did not complete within ", timeout_s(),
+        " s (collective_timeout_s): another rank died, hangs, or is that much slower; stopping the job"));
+  }
+  // A call of a non-blocking communicator returns ncclSuccess or ncclInProgress once queued.
+  Status enqueue(ncclResult_t rc, const std::string& what) {
+    if (rc == ncclSuccess || rc == ncclInProgress) return absl::OkStatus();
+    return nccl(rc, what);
+  }
+  // Polls the communicator's asynchronous state until no call is in progress.
+  Status settle(const std::string& what) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s());
+    for (;;) {
+      ncclResult_t state = ncclSuccess;
+      MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
+      if (state == ncclSuccess) return absl::OkStatus();
+      if (state != ncclInProgress) return nccl(state, what);
+      if (Clock::now() > deadline) return deadline_passed(what);
+      sched_yield();
+    }
+  }
+  // Polls the stream until its work is done, watching the communicator for errors.
+  Status wait_stream(const std::string& what) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s());
+    for (;;) {
+      const cudaError_t q = cudaStreamQuery(stream_);
+      if (q == cudaSuccess) return absl::OkStatus();
+      if (q != cudaErrorNotReady) return cuda(q, what);
+      ncclResult_t state = ncclSuccess;
+      ncclCommGetAsyncError(comm_, &state);
+      if (state != ncclSuccess && state != ncclInProgress) return nccl(state, what);
+      if (Clock::now() > deadline) return deadline_passed(what);
+      sched_yield();
+    }
+  }
+  Status finish(const Tensor& written, const std::string& what) {
+    MONE_RETURN_IF_ERROR(settle(what));
+    MONE_RETURN_IF_ERROR(wait_stream(what));
+    written.bump_version();
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<Communicator> bootstrap_;
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  ncclComm_t comm_ = nullptr;
+  bool broken_ = false;  // a failed or timed-out call: abort instead of finalising
+};
+
+}  // namespace
+
+bool built_with_nccl() { return true; }
+
+StatusOr<std::unique_ptr<Communicator>> open_nccl_communicator(std::unique_ptr<Communicator> bootstrap) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    return absl::FailedPreconditionError("NCCL communicator: no CUDA device is visible");
+  }
+  auto comm = std::make_unique<NcclCommunicator>(std::move(bootstrap), local_rank() % devices);
+  MONE_RETURN_IF_ERROR(comm->init());
+  return std::unique_ptr<Communicator>(std::move(comm));
+}
+
+}  // namespace mone::dist
+
+#else  // built without NCCL
+
+namespace mone::dist {
+
+bool built_with_nccl() { return false; }
+
+StatusOr<std::unique_ptr<Communicator>> open_nccl_communicator(std::unique_ptr<Communicator>) {
+  return absl::FailedPreconditionError(
+      "mone was built without NCCL: it needs the CUDA backend and nccl.h / libnccl (the CUDA toolkit's, or "
+      "Debian's libnccl-dev); rebuild with -DMONE_CUDA=ON -DMONE_NCCL=ON");
+}
+
+}  // namespace mone::dist
+
+#endif

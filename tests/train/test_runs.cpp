@@ -1,0 +1,58 @@
+// `mone runs`: a run directory's checkpoints with their losses, and metrics.jsonl in brief.
+#include <doctest/doctest.h>
+
+#include "trainer_test_util.h"
+
+namespace mone::train {
+namespace {
+
+using namespace trainer_testing;
+
+bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+
+TEST_SUITE("unit") {
+  TEST_CASE("mone runs lists checkpoints with their losses and summarises metrics.jsonl") {
+    ScratchDir dir;
+    const std::string spec = write_tiny_setup(dir.path(), "checkpoint_interval: 6\nkeep_checkpoints: 0\n");
+    REQUIRE(run_mone("train --config " + spec).exit_code == 0);  // checkpoints 6 and 12
+    const auto records = read_metrics(dir.file("run/metrics.jsonl"));
+    auto value = [&](int64_t step, const char* key) {
+      for (const auto& r : records) {
+        if (r["step"] == step && r.contains(key)) return r[key].get<double>();
+      }
+      FAIL("no ", key, " at step ", step);
+      return 0.0;
+    };
+    const CommandResult text = run_mone("runs " + dir.file("run"));
+    REQUIRE_MESSAGE(text.exit_code == 0, text.output);
+    CHECK(has(text, dir.file("run") + "  (tiny-test, 12 steps scheduled)"));
+    CHECK(has(text, "step_00000006"));
+    CHECK(has(text, absl::StrFormat("%.4f (step 4)", value(4, "val_loss"))));  // the last evaluation before step 6
+    CHECK(has(text, absl::StrFormat("%.4f", value(6, "loss"))));
+    CHECK(has(text, "12 training records, 4 evaluations"));
+
+    const CommandResult json = run_mone("runs --json " + dir.file("run") + " " + dir.file("run"));
+    REQUIRE_MESSAGE(json.exit_code == 0, json.output);
+    const nlohmann::json j = nlohmann::json::parse(json.output);
+    REQUIRE(j.size() == 2);
+    const nlohmann::json& run = j[0];
+    REQUIRE(run["checkpoints"].size() == 2);
+    CHECK(run["checkpoints"][0]["step"] == 6);
+    CHECK(run["checkpoints"][0]["train_loss"]["value"].get<double>() == value(6, "loss"));
+    CHECK(run["checkpoints"][0]["val_loss"]["step"] == 4);
+    CHECK(run["checkpoints"][1]["val_loss"]["step"] == 12);
+    CHECK(run["checkpoints"][1]["tokens"] == 12 * 64);
+    CHECK(run["metrics"]["first_loss"]["step"] == 1);
+    CHECK(run["metrics"]["last_loss"]["value"].get<double>() == value(12, "loss"));
+    double best = 1e9;
+    for (int64_t s : {0, 4, 8, 12}) best = std::min(best, value(s, "val_loss"));
+    CHECK(run["metrics"]["best_val_loss"]["value"].get<double>() == best);
+
+    const CommandResult missing = run_mone("runs " + dir.file("nope"));
+    CHECK(missing.exit_code == 1);
+    CHECK(has(missing, "mone runs: " + dir.file("nope") + ": no such run directory"));
+  }
+}
+
+}  // namespace
+}  // namespace mone::train
