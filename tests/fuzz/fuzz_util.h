@@ -109,6 +109,20 @@ inline constexpr char kTinyModelSpec[] =
     "max_position_embeddings: 8 ffn_type: MONE num_experts: 2 num_experts_per_tok: 1 "
     "moe_intermediate_size: 4 num_shared_experts: 1 neuron_topk: 2";
 
+// The files fuzz_hf_model fuzzes, each in a copy of its model's folder of tests/data/hf.
+struct HfFile {
+  const char* model;
+  const char* name;
+};
+inline constexpr HfFile kHfFuzzedFiles[] = {
+    {"qwen2_moe", "model.safetensors.index.json"},
+    {"qwen2_moe", "model-00001-of-00003.safetensors"},
+    {"qwen2_moe", "model-00002-of-00003.safetensors"},
+    {"qwen2_moe", "model-00003-of-00003.safetensors"},
+    {"mixtral_packed", "model.safetensors"},
+    {"olmoe", "model.safetensors"},
+};
+
 // The resolved train spec of the tiny model (inline), as a checkpoint records it.
 StatusOr<proto::TrainSpec> tiny_train_spec();
 

@@ -2,8 +2,9 @@
 // the project's own valid files, written by mone's own writers (so the seeds follow the formats
 // as they change): the tiny checkpoint of fuzz_util.h, token shards of both llm.c formats, a BPE
 // tokenizer trained on README.md (as tokenizer.json and as GPT-2 files), every spec in configs/,
-// and the config.json of each model spec.
+// the config.json of each model spec, and the tiny transformers models of tests/data/hf.
 #include <iostream>
+#include <iterator>
 
 #include "models/spec.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -11,6 +12,8 @@
 #include "train/checkpoint/json_file.h"
 #include "train/checkpointing.h"
 #include "train/data/shard.h"
+#include "train/evaluate.h"
+#include "train/metrics.h"
 #include "train/model_config.h"
 #include "train/tokenizer/bpe_trainer.h"
 #include "train/tokenizer/tokenizer_files.h"
@@ -50,6 +53,51 @@ void checkpoint_seeds() {
   seed("manifest", "manifest_and_latest", manifest + '\0' + fuzz::read_bytes(join_path(run, train::kLatestFileName)));
   seed("trainer_state", "trainer_state.json", fuzz::read_bytes(join_path(dir, train::kTrainerStateFileName)));
   seed("config_json", "tiny.json", fuzz::read_bytes(join_path(dir, train::kModelConfigFileName)));
+
+  // metrics.jsonl with the keys the trainer writes: evaluations at steps 0 and 2, training records
+  // at steps 1 and 2 (the second skipped), and the torn line a killed run leaves.
+  const std::string metrics_path = join_path(fuzz::scratch_dir(), "metrics.jsonl");
+  {
+    train::MetricsLog log = value_or_die(train::MetricsLog::open(metrics_path), "metrics.jsonl");
+    const auto eval = [&](int64_t step, double ce) {
+      train::EvalResult e{.batches = 2, .tokens = 16};
+      e.mean.ce = e.mean.loss = ce;
+      nlohmann::ordered_json record = {{"step", step}};
+      record.update(train::eval_result_json(e));
+      MONE_CHECK_OK(log.write(record));
+    };
+    const auto train_record = [&](int64_t step, double loss, bool skipped) {
+      MONE_CHECK_OK(log.write({{"step", step}, {"lr", 1e-3}, {"loss", loss}, {"ce", loss - 0.01},
+                               {"load_balance", 1.0}, {"z_loss", 0.0}, {"neuron_loss", 1.0}, {"grad_norm", 0.5},
+                               {"skipped", skipped}, {"tokens", 8 * step}, {"tokens_per_s", 1234.5},
+                               {"mfu", 0.01}, {"elapsed_s", 0.25 * static_cast<double>(step)},
+                               {"expert_load", {0.5, 0.5}}, {"neuron_load", {{0.25, 0.75}, {0.5, 0.5}}}}));
+    };
+    eval(0, 2.77);
+    train_record(1, 2.8, false);
+    train_record(2, 2.7, true);
+    eval(2, 2.69);
+  }
+  const std::string metrics = fuzz::read_bytes(metrics_path);
+  seed("run_summary", "metrics", metrics);
+  seed("run_summary", "metrics_torn", metrics + "{\"step\": 3, \"lo");
+  seed("run_summary", "metrics_and_state", metrics + '\0' + fuzz::read_bytes(join_path(dir, train::kTrainerStateFileName)));
+}
+
+// The tiny transformers models of tests/data/hf: every config.json, and each fuzzed weight file
+// behind the byte that chooses it.
+void hf_seeds() {
+  for (const std::string& model : source_dir("tests/data/hf")) {
+    const std::string config = "tests/data/hf/" + model + "/config.json";
+    if (std::filesystem::is_regular_file(join_path(MONE_SOURCE_DIR, config))) {
+      seed("config_json", "hf_" + model + ".json", source_file(config));
+    }
+  }
+  for (size_t i = 0; i < std::size(fuzz::kHfFuzzedFiles); ++i) {
+    const fuzz::HfFile& file = fuzz::kHfFuzzedFiles[i];
+    const std::string bytes = source_file(absl::StrCat("tests/data/hf/", file.model, "/", file.name));
+    seed("hf_model", absl::StrCat(file.model, "_", file.name), std::string(1, static_cast<char>(i)) + bytes);
+  }
 }
 
 void shard_seeds() {
@@ -106,6 +154,7 @@ int main(int argc, char** argv) {
   shard_seeds();
   tokenizer_seeds();
   spec_seeds();
+  hf_seeds();
   std::cout << "seed corpora written to " << out_dir << "\n";
   return 0;
 }
