@@ -402,7 +402,13 @@ bool multiple(int64_t step, int64_t interval) { return interval > 0 && step % in
 
 int64_t total_training_steps(const proto::TrainSpec& spec) {
   if (spec.steps() > 0) return spec.steps();
-  const int64_t per_step = spec.batch_size() * spec.seq_len() * spec.grad_accum_steps();
+  // The spec may not be validated (`mone runs` reads the one a checkpoint recorded): a product
+  // that overflows is more tokens per step than any budget holds.
+  int64_t per_step = 0;
+  if (__builtin_mul_overflow(spec.batch_size(), spec.seq_len(), &per_step) ||
+      __builtin_mul_overflow(per_step, spec.grad_accum_steps(), &per_step)) {
+    return 1;
+  }
   return std::max<int64_t>(1, spec.token_budget() / std::max<int64_t>(1, per_step));
 }
 

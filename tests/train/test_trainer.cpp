@@ -60,6 +60,8 @@ TEST_SUITE("unit") {
     spec.set_grad_accum_steps(2);
     spec.set_token_budget(1280);  // 10 steps of 128 tokens
     CHECK(total_training_steps(spec) == 10);
+    spec.set_batch_size(int64_t{1} << 62);  // an unvalidated spec (`mone runs`): no overflow, one step
+    CHECK(total_training_steps(spec) == 1);
   }
 
   TEST_CASE("resolve_train_spec: more than 2^40 tokens per step is an error naming the sizes") {
