@@ -187,7 +187,9 @@ TEST_SUITE("unit") {
     for (const auto& p : params) {
       want_grads.push_back(p.param.has_grad() ? p.param.grad() : *Tensor::zeros_like(p.param.value()));
     }
-    for (const auto& [name, want_tensor] : models::checkpoint_tensors(params, want_grads)) {
+    for (const auto& named : models::checkpoint_tensors(params, want_grads)) {
+      const std::string& name = named.first;  // not a structured binding: CHECK_MESSAGE is a lambda (clang 14)
+      const Tensor& want_tensor = named.second;
       const auto want = want_tensor.to_vector<double>();
       const auto got = grads->tensors.at(name).to_vector<double>();
       REQUIRE(got.size() == want.size());
