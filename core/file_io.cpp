@@ -83,11 +83,15 @@ Status read_file_chunks(const std::string& path,
     return errno_status(errno, "open", path);
   }
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  const bool have_stat = ::fstat(fd, &st) == 0;
+  if (have_stat && S_ISDIR(st.st_mode)) {
     ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a file"));
   }
-  std::vector<char> buf(1 << 20);
+  // Chunks of 1 MiB, or one chunk as large as a smaller regular file (+1 byte to see its end).
+  size_t chunk_bytes = size_t{1} << 20;
+  if (have_stat && S_ISREG(st.st_mode)) chunk_bytes = std::min(chunk_bytes, static_cast<size_t>(st.st_size) + 1);
+  std::vector<char> buf(chunk_bytes);
   Status status = absl::OkStatus();
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());

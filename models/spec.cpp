@@ -12,7 +12,10 @@
 #include <vector>
 
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/text_format.h>
+
+#include "absl/strings/escaping.h"
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -343,6 +346,10 @@ int64_t shared_expert_neuron_topk(const proto::ModelSpec& spec) {
 
 Status validate_model_spec(const proto::ModelSpec& spec, const std::string& source_name) {
   const std::string& src = source_name;
+  // The name is written into config.json, and JSON text is UTF-8.
+  if (!google::protobuf::internal::IsStructurallyValidUTF8(spec.name())) {
+    return field_error(src, "name", absl::StrCat("\"", absl::CEscape(spec.name()), "\""), "must be valid UTF-8");
+  }
   MONE_RETURN_IF_ERROR(validate_attention(spec, src));
   if (spec.ffn_type() == ModelSpec::DENSE) {
     MONE_RETURN_IF_ERROR(require_positive(src, "intermediate_size", spec.intermediate_size()));

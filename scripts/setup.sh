@@ -2,6 +2,7 @@
 # Installs every Debian package mone needs (idempotent) and builds mone in Release.
 #   bash scripts/setup.sh            # packages + configure + build into ./build
 #   MONE_BUILD_DIR=b MONE_CUDA=OFF bash scripts/setup.sh
+#   bash scripts/setup.sh --packages-only   # just the packages (scripts/fuzz.sh builds its own way)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev
   libopenmpi-dev openmpi-bin
   fortunes fortune-mod
+  clang libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = "--packages-only" ] && exit 0
 
 build_dir=${MONE_BUILD_DIR:-build}
 jobs=${MONE_JOBS:-$(nproc)}

@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include <google/protobuf/stubs/common.h>
+
+#include "absl/strings/escaping.h"
+
 #include "core/file_io.h"
 #include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpointing.h"
@@ -32,11 +36,18 @@ std::vector<Record> read_records(const std::string& text) {
   return out;
 }
 
+// Whether record j has `key` with a value of the kind `is` tests (a line of another kind is read
+// as if the key were absent: json::value would throw).
+bool has(const nlohmann::json& j, const char* key, bool (nlohmann::json::*is)() const noexcept) {
+  const auto it = j.find(key);
+  return it != j.end() && ((*it).*is)();
+}
+
 // The newest record at or before `step` that has a number under `key`.
 std::optional<StepValue> newest_at_or_before(const std::vector<Record>& records, int64_t step, const char* key) {
   std::optional<StepValue> found;
   for (const Record& r : records) {
-    if (r.step <= step && r.json.contains(key) && r.json[key].is_number() && (!found || r.step >= found->step)) {
+    if (r.step <= step && has(r.json, key, &nlohmann::json::is_number) && (!found || r.step >= found->step)) {
       found = StepValue{r.step, r.json[key].get<double>()};
     }
   }
@@ -48,16 +59,16 @@ MetricsSummary summarize_metrics(const std::vector<Record>& records) {
   double rate_sum = 0;
   for (const Record& r : records) {
     const nlohmann::json& j = r.json;
-    if (j.contains("loss") && j["loss"].is_number()) {
+    if (has(j, "loss", &nlohmann::json::is_number)) {
       const StepValue v{r.step, j["loss"].get<double>()};
       ++m.train_records;
       if (!m.first_loss) m.first_loss = v;
       m.last_loss = v;
-      if (j.value("skipped", false)) ++m.skipped_steps;
-      m.tokens = j.value("tokens", m.tokens);
-      rate_sum += j.value("tokens_per_s", 0.0);
+      if (has(j, "skipped", &nlohmann::json::is_boolean) && j["skipped"].get<bool>()) ++m.skipped_steps;
+      if (has(j, "tokens", &nlohmann::json::is_number_integer)) m.tokens = j["tokens"].get<int64_t>();
+      if (has(j, "tokens_per_s", &nlohmann::json::is_number)) rate_sum += j["tokens_per_s"].get<double>();
     }
-    if (j.contains("val_loss") && j["val_loss"].is_number()) {
+    if (has(j, "val_loss", &nlohmann::json::is_number)) {
       const StepValue v{r.step, j["val_loss"].get<double>()};
       ++m.eval_records;
       if (!m.best_val || v.value < m.best_val->value) m.best_val = v;
@@ -106,7 +117,10 @@ StatusOr<RunSummary> summarize_run(const std::string& run_dir) {
       c.tokens_seen = state->tokens_seen;
       c.elapsed_s = state->elapsed_s;
       if (StatusOr<proto::TrainSpec> spec = parse_train_spec(state->train_spec_text, dir); spec.ok()) {
-        run.model_name = spec->model().name();
+        // The spec was validated when the run started, but this file may have changed since:
+        // a name that is not UTF-8 is shown escaped (JSON text is UTF-8).
+        const std::string& name = spec->model().name();
+        run.model_name = google::protobuf::internal::IsStructurallyValidUTF8(name) ? name : absl::CEscape(name);
         run.total_steps = total_training_steps(*spec);
       }
     } else {

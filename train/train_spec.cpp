@@ -204,6 +204,16 @@ Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source, con
   MONE_RETURN_IF_ERROR(positive(source, "seq_len", spec.seq_len()));
   MONE_RETURN_IF_ERROR(positive(source, "grad_accum_steps", spec.grad_accum_steps()));
   MONE_RETURN_IF_ERROR(positive(source, "lr", spec.lr()));
+  // Tokens per optimizer step, bounded so that every count derived from it (token budgets,
+  // loader windows, eval batches) fits an int64.
+  int64_t tokens_per_step = 0;
+  if (__builtin_mul_overflow(spec.batch_size(), spec.seq_len(), &tokens_per_step) ||
+      __builtin_mul_overflow(tokens_per_step, spec.grad_accum_steps(), &tokens_per_step) ||
+      tokens_per_step > kMaxTokensPerStep) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": batch_size × seq_len × grad_accum_steps = ", spec.batch_size(), " × ", spec.seq_len(), " × ",
+        spec.grad_accum_steps(), " tokens per step, more than mone handles (2^40)"));
+  }
   MONE_RETURN_IF_ERROR(positive(source, "grad_bucket_mb", spec.grad_bucket_mb()));
   MONE_RETURN_IF_ERROR(positive(source, "collective_timeout_s", spec.collective_timeout_s()));
   if (spec.seq_len() > spec.model().max_position_embeddings()) {

@@ -9,6 +9,7 @@
 // only, so the copy a checkpoint keeps works from any directory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ StatusOr<proto::TrainSpec> parse_train_spec(const std::string& text, const std::
 // directory. Errors name the override and the field.
 Status apply_override(proto::TrainSpec& spec, const std::string& assignment);
 
+// At most this many tokens per optimizer step (batch_size × seq_len × grad_accum_steps).
+inline constexpr int64_t kMaxTokensPerStep = int64_t{1} << 40;
+
 // `path` made absolute against the working directory, normalised, without a trailing '/'.
 std::string absolute_path(const std::string& path);
 
@@ -40,9 +44,9 @@ Status resolve_spec_paths(proto::TrainSpec& spec, const std::string& source, con
 // `--set model.X=V` can change one field of it). Errors name the file.
 Status inline_model(proto::TrainSpec& spec, const std::string& source, const std::string& spec_dir);
 
-// inline_model, then the vocab_size override, then validates both specs: sizes positive,
-// seq_len <= the model's max_position_embeddings, a known device, ... `source` names the train
-// spec in messages.
+// inline_model, then the vocab_size override, then validates both specs: sizes positive, at
+// most kMaxTokensPerStep tokens per step, seq_len <= the model's max_position_embeddings, a known
+// device, ... `source` names the train spec in messages.
 Status resolve_train_spec(proto::TrainSpec& spec, const std::string& source, const std::string& spec_dir = "");
 
 // One field that differs between the spec a checkpoint was trained with and a resumed run's.

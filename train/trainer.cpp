@@ -229,6 +229,10 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     MONE_RETURN_IF_ERROR(r.loader->seek(r.state.data_position));
     if (r.root()) MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
     console.say("resuming from %s (step %lld)", point.dir.c_str(), static_cast<long long>(r.state.step));
+  } else {
+    // No checkpoint: the run starts over, and lines left by an attempt killed before its first
+    // checkpoint describe nothing that was kept.
+    MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, -1));
   }
   if (r.root()) {
     MONE_RETURN_IF_ERROR(write_string_atomic(join_path(r.run_dir, "train_spec.textproto"), r.state.train_spec_text));
@@ -407,7 +411,13 @@ bool multiple(int64_t step, int64_t interval) { return interval > 0 && step % in
 
 int64_t total_training_steps(const proto::TrainSpec& spec) {
   if (spec.steps() > 0) return spec.steps();
-  const int64_t per_step = spec.batch_size() * spec.seq_len() * spec.grad_accum_steps();
+  // The spec may not be validated (`mone runs` reads the one a checkpoint recorded): a product
+  // that overflows is more tokens per step than any budget holds.
+  int64_t per_step = 0;
+  if (__builtin_mul_overflow(spec.batch_size(), spec.seq_len(), &per_step) ||
+      __builtin_mul_overflow(per_step, spec.grad_accum_steps(), &per_step)) {
+    return 1;
+  }
   return std::max<int64_t>(1, spec.token_budget() / std::max<int64_t>(1, per_step));
 }
 

@@ -1,6 +1,8 @@
 // The shared file writer, SHA-256 and the small JSON file helpers.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "tests/checkpoint/temp_dir.h"
 #include "core/file_io.h"
 #include "train/checkpoint/json_file.h"
@@ -78,6 +80,16 @@ TEST_CASE("JSON files: round trip, and missing / empty / invalid / duplicate-key
   const std::string bad_message(bad.status().message());
   CAPTURE(bad_message);
   CHECK(bad_message.rfind(tmp.file("bad.json") + ": invalid JSON at byte 18: ", 0) == 0);
+
+  // The bytes the parser quotes are escaped: the message is printable ASCII, whatever the file
+  // holds (found by fuzz_run_summary: `mone runs --json` could not print such a message).
+  write_bytes(tmp.file("latin1.json"), "{\"name\": \"caf\xe9\"}");
+  StatusOr<nlohmann::json> latin1 = read_json_file(tmp.file("latin1.json"));
+  REQUIRE_FALSE(latin1.ok());
+  const std::string latin1_message(latin1.status().message());
+  CAPTURE(latin1_message);
+  CHECK(latin1_message.find("ill-formed UTF-8 byte; last read: '\"caf\\xe9\"'") != std::string::npos);
+  CHECK(std::all_of(latin1_message.begin(), latin1_message.end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
 
   write_bytes(tmp.file("dup.json"), R"({"a": {"x": 1, "x": 2}})");
   StatusOr<nlohmann::json> dup = read_json_file(tmp.file("dup.json"));

@@ -58,7 +58,8 @@ TEST_CASE("safetensors round trip: every dtype, 0-d, empty and a non-contiguous 
   CHECK(file->metadata == metadata);
   REQUIRE(file->names.size() == tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const auto& [name, expected] = tensors[i];
+    const std::string& name = tensors[i].first;  // not a structured binding: CAPTURE is a lambda (clang 14)
+    const Tensor& expected = tensors[i].second;
     CAPTURE(name);
     CHECK(file->names[i] == name);  // file order == the order we wrote
     const Tensor& got = file->tensors.at(name);

@@ -22,7 +22,8 @@ TEST_SUITE("cuda") {
 
 TEST_CASE("cuda: cross_entropy forward and backward match the CPU, with and without ignored rows") {
   if (skip_without_gpu()) return;
-  for (auto [N, V] : {std::pair<int64_t, int64_t>{1, 1}, {1, 7}, {37, 5003}, {300, 50}}) {
+  for (const auto& NV : {std::pair<int64_t, int64_t>{1, 1}, {1, 7}, {37, 5003}, {300, 50}}) {
+    const int64_t N = NV.first, V = NV.second;  // not a structured binding: INFO is a lambda (clang 14)
     for (bool ignore : {false, true}) {
       INFO("N ", N, " V ", V, " ignore ", ignore);
       const Tensor logits = random({N, V}, N + V, 4.0);

@@ -27,7 +27,9 @@ TEST_CASE("cuda: matmul matches the CPU for every transpose, 2-D and batched, od
   if (skip_without_gpu()) return;
   uint64_t seed = 1;
   for (int64_t batch : {0, 3}) {
-    for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{37, 19, 65}, {1, 1, 1}, {1, 130, 7}, {129, 1, 3}}) {
+    for (const auto& mnk : {std::tuple<int64_t, int64_t, int64_t>{37, 19, 65}, {1, 1, 1}, {1, 130, 7}, {129, 1, 3}}) {
+      // Not a structured binding: INFO is a lambda (clang 14).
+      const int64_t m = std::get<0>(mnk), n = std::get<1>(mnk), k = std::get<2>(mnk);
       for (bool ta : {false, true}) {
         for (bool tb : {false, true}) {
           INFO("batch ", batch, " M ", m, " N ", n, " K ", k, " trans_a ", ta, " trans_b ", tb);

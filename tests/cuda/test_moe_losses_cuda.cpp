@@ -79,7 +79,8 @@ TEST_SUITE("cuda") {
 TEST_CASE("cuda: load_balance_loss and z_loss with their backwards match the CPU (f32, bf16), and repeat") {
   if (skip_without_gpu()) return;
   uint64_t seed = 3;
-  for (const auto& [n, e, k] : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {5, 3, 2}, {37, 8, 2}, {300, 16, 4}}) {
+  for (const auto& nek : std::vector<std::array<int64_t, 3>>{{1, 1, 1}, {5, 3, 2}, {37, 8, 2}, {300, 16, 4}}) {
+    const int64_t n = nek[0], e = nek[1], k = nek[2];  // not a structured binding: CAPTURE is a lambda (clang 14)
     CAPTURE(n);
     CAPTURE(e);
     const Routing r = routing(n, e, k, seed++);

@@ -76,7 +76,9 @@ void check_against_reference(const std::string& file, bool mone_layer, DType dty
     grads.push_back(p.param.has_grad() ? p.param.grad() : Tensor::zeros(p.param.shape(), dtype));
   }
   int64_t checked = 0;
-  for (const auto& [name, got] : checkpoint_tensors(model->parameters(), grads)) {
+  for (const auto& named : checkpoint_tensors(model->parameters(), grads)) {
+    const std::string& name = named.first;  // not a structured binding: CHECK_MESSAGE is a lambda (clang 14)
+    const Tensor& got = named.second;
     const Tensor& expected = ref.tensors.at("grad." + name);
     const double scale = std::max(max_abs(expected), 1e-3);
     CHECK_MESSAGE(max_abs_diff(got, expected) <= rtol * scale, file, " grad of ", name, ": max diff ",

@@ -388,6 +388,8 @@ TEST_SUITE("unit") {
     };
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const std::vector<Case> cases = {
+        {"name not UTF-8", [](ModelSpec& s) { s.set_name("tiny\xff"); },
+         "field name = \"tiny\\377\": must be valid UTF-8"},
         {"vocab", [](ModelSpec& s) { s.set_vocab_size(0); }, "field vocab_size = 0: must be > 0"},
         {"hidden", [](ModelSpec& s) { s.set_hidden_size(-8); },
          "field hidden_size = -8: must be > 0"},

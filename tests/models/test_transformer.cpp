@@ -94,7 +94,9 @@ TEST_CASE("variants switched off draw the same weights; switched on they change 
   std::map<std::string, Tensor> a, b;
   for (const auto& [name, t] : checkpoint_tensors(plain->parameters())) a[name] = t;
   for (const auto& [name, t] : checkpoint_tensors(biased->parameters())) b[name] = t;
-  for (const auto& [name, t] : a) CHECK_MESSAGE(b.at(name).to_vector<float>() == t.to_vector<float>(), name);
+  for (const auto& entry : a) {  // not a structured binding: CHECK_MESSAGE is a lambda (clang 14)
+    CHECK_MESSAGE(b.at(entry.first).to_vector<float>() == entry.second.to_vector<float>(), entry.first);
+  }
   Tensor ids = ids_tensor({1, 5, 7, 2, 12, 0, 3, 3}, 2, 4);
   autograd::NoGradGuard no_grad;
   const auto la = value_or_die(plain->forward(ids, Tensor())).logits.value().to_vector<float>();

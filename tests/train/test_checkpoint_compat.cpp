@@ -37,7 +37,8 @@ TEST_CASE("a checkpoint written before the experts were stacked loads bit for bi
   models::ParameterList params = (*model)->parameters();
   const models::NamedTensorList loaded = models::checkpoint_tensors(params);
   CHECK(loaded.size() == file->tensors.size());
-  for (const auto& [name, t] : loaded) CHECK_MESSAGE(same_bits(t, file->tensors.at(name)), name);
+  // Not structured bindings below: CHECK_MESSAGE is a lambda (clang 14).
+  for (const auto& named : loaded) CHECK_MESSAGE(same_bits(named.second, file->tensors.at(named.first)), named.first);
   // The experts really are stacked: one [E, D, d] parameter holds expert 3's slice.
   bool stacked = false;
   for (const auto& p : params) stacked = stacked || (p.param.shape() == Shape{4, 8, 16} && p.slice_names.size() == 4);
@@ -60,15 +61,15 @@ TEST_CASE("a checkpoint written before the experts were stacked loads bit for bi
   auto point = load_checkpoint_for_resume(run, *spec, fresh_params, *opt);
   REQUIRE_MESSAGE(point.ok(), point.status().message());
   CHECK(opt->step_count() == 3);
-  for (const auto& [name, t] : models::checkpoint_tensors(fresh_params)) {
-    CHECK_MESSAGE(same_bits(t, file->tensors.at(name)), name);
+  for (const auto& named : models::checkpoint_tensors(fresh_params)) {
+    CHECK_MESSAGE(same_bits(named.second, file->tensors.at(named.first)), named.first);
   }
   auto moments = read_safetensors(kOldCheckpoint + "/optimizer.safetensors");
   REQUIRE(moments.ok());
   int64_t compared = 0;
   for (const auto& [suffix, list] : {std::pair{".exp_avg", &opt->exp_avg()}, {".exp_avg_sq", &opt->exp_avg_sq()}}) {
-    for (const auto& [name, t] : models::checkpoint_tensors(fresh_params, *list, suffix)) {
-      CHECK_MESSAGE(same_bits(t, moments->tensors.at(name)), name);
+    for (const auto& named : models::checkpoint_tensors(fresh_params, *list, suffix)) {
+      CHECK_MESSAGE(same_bits(named.second, moments->tensors.at(named.first)), named.first);
       ++compared;
     }
   }

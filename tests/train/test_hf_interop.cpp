@@ -85,9 +85,9 @@ TEST_CASE("Mixtral, Qwen2-MoE and OLMoE load directly and match transformers' lo
   // mixtral: f32, one file; mixtral_packed: the same weights as newer transformers pack them;
   // qwen2_moe: bf16 in three shards, biases, a gated shared expert, a dense layer, tied
   // embeddings; olmoe: f16, q/k norms, a clamp that bites, attention biases.
-  for (const auto& [name, logits_file] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& pair : std::vector<std::pair<std::string, std::string>>{
            {"mixtral", "mixtral"}, {"mixtral_packed", "mixtral"}, {"qwen2_moe", "qwen2_moe"}, {"olmoe", "olmoe"}}) {
+    const std::string &name = pair.first, &logits_file = pair.second;  // not a structured binding: INFO is a lambda (clang 14)
     INFO(name);
     const Reference ref = reference(logits_file + ".logits.safetensors");
     std::string loaded;

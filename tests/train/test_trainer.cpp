@@ -60,6 +60,28 @@ TEST_SUITE("unit") {
     spec.set_grad_accum_steps(2);
     spec.set_token_budget(1280);  // 10 steps of 128 tokens
     CHECK(total_training_steps(spec) == 10);
+    spec.set_batch_size(int64_t{1} << 62);  // an unvalidated spec (`mone runs`): no overflow, one step
+    CHECK(total_training_steps(spec) == 1);
+  }
+
+  TEST_CASE("resolve_train_spec: more than 2^40 tokens per step is an error naming the sizes") {
+    const std::string dir = std::string(MONE_SOURCE_DIR) + "/configs/train", path = dir + "/tiny_mone.textproto";
+    proto::TrainSpec spec = load(path);
+    spec.set_train_data(std::string(MONE_SOURCE_DIR) + "/tests/data");  // data/fortunes is made by scripts/demo.sh
+    spec.set_val_data(spec.train_data());
+    const auto resolve = [&](int64_t batch_size) {
+      proto::TrainSpec s = spec;
+      s.set_batch_size(batch_size);
+      return resolve_train_spec(s, path, dir);
+    };
+    const Status s = resolve(int64_t{1} << 62);  // × seq_len 64 overflows int64 (found by fuzz_train_spec)
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(s.message().find(path + ": batch_size × seq_len × grad_accum_steps = 4611686018427387904 × 64 × 1") !=
+                      std::string::npos, s.message());
+    const Status largest = resolve(int64_t{1} << 34);  // 2^40 tokens: the largest step allowed
+    CHECK_MESSAGE(largest.ok(), largest.message());
+    const Status over = resolve((int64_t{1} << 34) + 1);
+    CHECK_MESSAGE(over.message().find("more than mone handles (2^40)") != std::string::npos, over.message());
   }
 
   TEST_CASE("run_training: SIGINT stops at the end of the step with a checkpoint") {
@@ -165,7 +187,9 @@ TEST_SUITE("unit") {
     for (const auto& p : params) {
       want_grads.push_back(p.param.has_grad() ? p.param.grad() : *Tensor::zeros_like(p.param.value()));
     }
-    for (const auto& [name, want_tensor] : models::checkpoint_tensors(params, want_grads)) {
+    for (const auto& named : models::checkpoint_tensors(params, want_grads)) {
+      const std::string& name = named.first;  // not a structured binding: CHECK_MESSAGE is a lambda (clang 14)
+      const Tensor& want_tensor = named.second;
       const auto want = want_tensor.to_vector<double>();
       const auto got = grads->tensors.at(name).to_vector<double>();
       REQUIRE(got.size() == want.size());

@@ -5,8 +5,9 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,7 +20,9 @@
 
 #include "tests/data/data_test_util.h"
 #include "tests/run_mone.h"
+#include "train/checkpoint/checkpoint_dir.h"
 #include "train/checkpoint/safetensors.h"
+#include "train/checkpointing.h"
 #include "train/data/shard.h"
 
 namespace mone::train::trainer_testing {
@@ -121,6 +124,36 @@ inline void require_same_tensors(const std::string& a_path, const std::string& b
     REQUIRE(ta.shape() == tb.shape());
     CHECK_MESSAGE(std::memcmp(ta.raw_data(), tb.raw_data(), ta.nbytes()) == 0, name, " differs");
   }
+}
+
+// Two runs that must have computed the same thing end alike at `step`: the same metrics (time
+// fields aside), weights, AdamW moments and trainer state (except elapsed time and the train spec,
+// which names each run's own directory). Returns the metrics for further checks.
+inline std::vector<nlohmann::json> require_same_run(const std::string& a_run, const std::string& b_run, int64_t step) {
+  const auto ma = read_metrics(a_run + "/metrics.jsonl");
+  const auto mb = read_metrics(b_run + "/metrics.jsonl");
+  REQUIRE_MESSAGE(mb.size() == ma.size(), read_text(b_run + "/metrics.jsonl"));
+  for (size_t i = 0; i < ma.size(); ++i) CHECK_MESSAGE(ma[i] == mb[i], "line ", i, ": ", ma[i].dump(), " vs ", mb[i].dump());
+
+  const std::string a = a_run + "/" + checkpoint_dir_name(step), b = b_run + "/" + checkpoint_dir_name(step);
+  require_same_tensors(a + "/" + kModelFileName, b + "/" + kModelFileName);
+  require_same_tensors(a + "/" + kOptimizerFileName, b + "/" + kOptimizerFileName);
+  auto sa = read_trainer_state(a);
+  auto sb = read_trainer_state(b);
+  REQUIRE_MESSAGE(sa.ok(), sa.status().message());
+  REQUIRE_MESSAGE(sb.ok(), sb.status().message());
+  CHECK(sa->step == step);
+  CHECK(sa->step == sb->step);
+  CHECK(sa->optimizer_step == sb->optimizer_step);
+  CHECK(sa->lr == sb->lr);
+  CHECK(sa->data_position == sb->data_position);
+  CHECK(sa->data_seed == sb->data_seed);
+  CHECK(sa->rng_seed == sb->rng_seed);
+  CHECK(sa->rng_offset == sb->rng_offset);
+  CHECK(sa->consecutive_nonfinite == sb->consecutive_nonfinite);
+  CHECK(sa->tokens_seen == sb->tokens_seen);
+  CHECK(sa->model_spec_sha256 == sb->model_spec_sha256);
+  return ma;
 }
 
 }  // namespace mone::train::trainer_testing

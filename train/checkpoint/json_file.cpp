@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/file_io.h"
 
@@ -11,6 +12,20 @@ namespace {
 
 // Deeper nesting than this is refused: no file of ours needs it, and it bounds the work.
 constexpr size_t kMaxJsonDepth = 512;
+
+// Bytes outside printable ASCII as \xNN, the rest as they are.
+std::string escape_bytes(absl::string_view bytes) {
+  std::string out;
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7f) {
+      out += c;
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(b, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
 
 // A SAX consumer that builds nothing: it only watches for duplicate keys, excessive depth and the
 // parser's first syntax error. Returning false from any callback stops the parse.
@@ -49,7 +64,9 @@ class JsonChecker : public nlohmann::json_sax<nlohmann::json> {
     absl::string_view what = ex.what();
     size_t bracket = what.find("] ");
     if (bracket != absl::string_view::npos) what.remove_prefix(bracket + 2);
-    error = absl::StrCat("invalid JSON at byte ", position, ": ", what);
+    // It quotes the bytes last read, which may be anything: escaped, so that the message stays
+    // printable and valid UTF-8 (`mone runs --json` writes such messages into JSON).
+    error = absl::StrCat("invalid JSON at byte ", position, ": ", escape_bytes(what));
     return false;
   }
 
