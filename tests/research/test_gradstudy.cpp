@@ -18,7 +18,7 @@ std::string flags(const std::string& dir) {
   return " --checkpoint " + dir + "/run --data " + dir + "/data --batches 2 --threads 1";
 }
 
-const nlohmann::json& group(const nlohmann::json& g, int64_t layer, const std::string& name) {
+const nlohmann::json& layer_group(const nlohmann::json& g, int64_t layer, const std::string& name) {
   for (const auto& x : g["groups"]) {
     if (x["layer"] == layer && x["group"] == name) return x;
   }
@@ -76,11 +76,11 @@ TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HA
   // The last layer's down projections, router and shared expert get the same gradient either way:
   // the estimators differ only in what flows into G and U, then below.
   for (const char* same : {"experts.down", "router", "shared.down", "shared.up"}) {
-    CHECK(group(g, 1, same)["cos_hard_straight_through"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(layer_group(g, 1, same)["cos_hard_straight_through"].get<double>() == doctest::Approx(1.0).epsilon(1e-12));
   }
-  CHECK(group(g, 1, "experts.gate")["cos_hard_straight_through"].get<double>() < 0.999);
-  CHECK(group(g, 1, "experts.up")["cos_hard_straight_through"].get<double>() < 0.999);
-  CHECK(group(g, 0, "attention")["cos_hard_straight_through"].get<double>() < 1.0 - 1e-9);
+  CHECK(layer_group(g, 1, "experts.gate")["cos_hard_straight_through"].get<double>() < 0.999);
+  CHECK(layer_group(g, 1, "experts.up")["cos_hard_straight_through"].get<double>() < 0.999);
+  CHECK(layer_group(g, 0, "attention")["cos_hard_straight_through"].get<double>() < 1.0 - 1e-9);
   for (const auto& m : g["selected_mass"]) {
     for (const char* pass : {"hard", "straight_through", "dense"}) {
       CHECK(m[pass]["gate_share"].get<double>() > 0.0);
@@ -99,7 +99,7 @@ TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HA
                          .to_vector<double>();
       for (double x : v) sq += x * x;
     }
-    CHECK(group(g, layer, "experts.gate")["norm_hard"].get<double>() == doctest::Approx(std::sqrt(sq)).epsilon(1e-10));
+    CHECK(layer_group(g, layer, "experts.gate")["norm_hard"].get<double>() == doctest::Approx(std::sqrt(sq)).epsilon(1e-10));
   }
   // The written files: the same JSON, and a plot with the expert groups' cosines per layer.
   CHECK(nlohmann::json::parse(read_text(out.file("gs/gradstudy.json"))) == g);
@@ -109,8 +109,8 @@ TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HA
   CHECK(series[0]->attr("data-name") == "hard experts.gate");
   const std::vector<double> y = mone_testing::numbers_of(series[0]->attr("data-y"));  // written with %.9g
   REQUIRE(y.size() == 2);
-  CHECK(y[0] == doctest::Approx(group(g, 0, "experts.gate")["cos_hard_dense"].get<double>()).epsilon(1e-8));
-  CHECK(y[1] == doctest::Approx(group(g, 1, "experts.gate")["cos_hard_dense"].get<double>()).epsilon(1e-8));
+  CHECK(y[0] == doctest::Approx(layer_group(g, 0, "experts.gate")["cos_hard_dense"].get<double>()).epsilon(1e-8));
+  CHECK(y[1] == doctest::Approx(layer_group(g, 1, "experts.gate")["cos_hard_dense"].get<double>()).epsilon(1e-8));
 }
 
 TEST_CASE("gradstudy: a step of size 0 flips nothing; the checkpoint's step flips some") {
