@@ -46,7 +46,9 @@ TEST_CASE("Transformer::to(cpu) on a CPU model keeps every value, its storage an
     CHECK_MESSAGE(model->parameters()[i].param.value().storage().get() == storages[i], model->parameters()[i].name);
   }
   // The checkpoint views of the stacked experts still slice the same storage.
-  for (const auto& [name, t] : checkpoint_tensors(model->parameters())) CHECK_MESSAGE(t.device().is_cpu(), name);
+  for (const auto& entry : checkpoint_tensors(model->parameters())) {
+    CHECK_MESSAGE(entry.second.device().is_cpu(), entry.first);
+  }
   const double after = value_or_die(model->forward(ids, targets)).loss.value().item();
   autograd::current_tape().clear();
   CHECK(after == before);

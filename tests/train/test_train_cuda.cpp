@@ -278,7 +278,7 @@ TEST_CASE("cuda: bf16 mixed precision trains 50 steps near f32 (last 10 losses' 
     CHECK(b.back() < b.front() - 0.1);  // bf16 trained too
     // The masters stay f32: the checkpoint holds f32 weights.
     const SafetensorsFile model = value_or_die(read_safetensors(dir.file("bf16/step_00000050/model.safetensors")));
-    for (const auto& [name, t] : model.tensors) CHECK_MESSAGE(t.dtype() == DType::kF32, name);
+    for (const auto& entry : model.tensors) CHECK_MESSAGE(entry.second.dtype() == DType::kF32, entry.first);
   }
 }
 
