@@ -7,6 +7,7 @@
 #   bash scripts/fuzz.sh 20           # what CI runs
 #   MONE_FUZZ_TARGETS="shard model_spec" bash scripts/fuzz.sh 600
 #   MONE_FUZZ_RUNS=1000000 bash scripts/fuzz.sh 0     # a number of inputs per target instead of a time
+#   MONE_FUZZ_SEED=1 bash scripts/fuzz.sh 20          # libFuzzer's random seed (CI's: the same inputs every run)
 # A crash, a sanitizer report, a leak, a timeout (10 s) or a broken property (an error that does
 # not name the file, a round trip that changes something) fails the script; the input is saved
 # as build-asan/crashes/<target>-crash-<sha1>. Replay one: build-asan/fuzz/fuzz_<target> FILE.
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 runs=${MONE_FUZZ_RUNS:--1}
+seed=${MONE_FUZZ_SEED:-0}  # 0: libFuzzer draws one
 build=${MONE_SANITIZE_BUILD_DIR:-build-asan}
 bash scripts/sanitize.sh --build-only mone_fuzz
 
@@ -31,7 +33,7 @@ fuzz_one() {
   mkdir -p "$build/corpus/$t"
   local rc=0
   MONE_FUZZ_SCRATCH=$scratch UBSAN_OPTIONS=print_stacktrace=1 \
-    "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
+    "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -runs="$runs" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" "$build/corpus/$t" "$build/seeds/$t" \
     > "$build/logs/$t.log" 2>&1 || rc=$?
   echo "$rc" > "$build/logs/$t.rc"

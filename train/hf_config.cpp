@@ -151,6 +151,10 @@ Status read_trunk(ConfigReader& r, const TrunkDefaults& d, ModelSpec& s) {
   MONE_ASSIGN_OR_RETURN(int64_t layers, r.integer("num_hidden_layers", d.layers));
   MONE_ASSIGN_OR_RETURN(int64_t heads, r.integer("num_attention_heads", d.heads));
   MONE_ASSIGN_OR_RETURN(int64_t kv_heads, r.integer("num_key_value_heads", d.kv_heads > 0 ? d.kv_heads : heads));
+  // transformers keeps an explicit 0 and then divides by it; mone's spec would read 0 as "every head".
+  if (r.find("num_key_value_heads") != nullptr && kv_heads <= 0) {
+    return r.error("num_key_value_heads", "must be >= 1 (null means one per attention head)");
+  }
   MONE_ASSIGN_OR_RETURN(int64_t max_positions, r.integer("max_position_embeddings", d.max_positions));
   MONE_ASSIGN_OR_RETURN(double eps, r.number("rms_norm_eps", d.eps));
   MONE_ASSIGN_OR_RETURN(double theta, r.number("rope_theta", d.theta));

@@ -317,6 +317,26 @@ TEST_CASE("an imported model evaluates with mone eval and exposes its MoE layers
   }
 }
 
+TEST_CASE("mone sparsify reads an imported model directly: keep 1 is mone eval, fewer neurons change the loss") {
+  ScratchDir dir;
+  write_random_shard(dir.file("val.bin"), 200, 48, 5);
+  const std::string flags = " --data " + dir.file("val.bin") + " --batch-size 2 --seq-len 8 --batches 3 --json";
+  for (const char* arch : {"mixtral", "qwen2_moe"}) {
+    CAPTURE(arch);
+    const auto eval = run_mone("eval --checkpoint " + hf_data(arch) + flags);
+    REQUIRE_MESSAGE(eval.exit_code == 0, eval.output);
+    const auto sp = run_mone("sparsify --checkpoint " + hf_data(arch) + flags + " --keep 1,0.5 --shared");
+    REQUIRE_MESSAGE(sp.exit_code == 0, sp.output);
+    const nlohmann::json e = nlohmann::json::parse(eval.output), s = nlohmann::json::parse(sp.output);
+    REQUIRE(s["points"].size() == 2);
+    CHECK(s["tokens"] == e["tokens"]);
+    CHECK(s["points"][0]["loss"].get<double>() == e["loss"].get<double>());
+    CHECK(s["points"][0]["neuron_topk"] == s["moe_intermediate_size"]);  // a MoE keeps K_N = D
+    CHECK(s["points"][1]["neuron_topk"].get<int64_t>() == s["moe_intermediate_size"].get<int64_t>() / 2);
+    CHECK(s["points"][1]["loss"].get<double>() != s["points"][0]["loss"].get<double>());
+  }
+}
+
 TEST_CASE("bad transformers directories: clear errors naming the file and what is wrong, non-zero exit") {
   ScratchDir dir;
   // An unknown architecture, through the command line.
@@ -428,6 +448,7 @@ TEST_CASE("config values mone would compute differently are refused, naming the 
       {"head_dim", 8, "key \"head_dim\" = 8: mone's head_dim is hidden_size / num_attention_heads = 4"},
       {"clip_qkv", 0, "key \"clip_qkv\" = 0: must be null (no clamp) or a number > 0"},
       {"num_experts_per_tok", 5, "num_experts_per_tok = 5: must be in [1, num_experts = 4]"},
+      {"num_key_value_heads", 0, "key \"num_key_value_heads\" = 0: must be >= 1"},
   };
   for (const Case& c : cases) {
     edit_json(path + "/config.json", [&](nlohmann::json& j) {
