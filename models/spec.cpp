@@ -317,9 +317,14 @@ bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer) {
   return (layer + 1) % spec.decoder_sparse_step() == 0;
 }
 
+// Counted without visiting every layer: a spec may name any num_hidden_layers, and validation
+// must answer at once (every step-th layer is routed, less the distinct mlp_only_layers among them).
 int64_t num_moe_layers(const proto::ModelSpec& spec) {
-  int64_t n = 0;
-  for (int64_t i = 0; i < spec.num_hidden_layers(); ++i) n += is_moe_layer(spec, i);
+  const int64_t L = spec.num_hidden_layers(), step = spec.decoder_sparse_step();
+  if (!has_experts(spec) || step < 1 || L <= 0) return 0;
+  int64_t n = L / step;
+  const std::set<int64_t> dense(spec.mlp_only_layers().begin(), spec.mlp_only_layers().end());
+  for (int64_t layer : dense) n -= (layer >= 0 && layer < L && (layer + 1) % step == 0);
   return n;
 }
 

@@ -8,6 +8,9 @@
 #
 #   bash scripts/gpu_check.sh                   # unpacks out/gpu_bundle/mone_gpu_bundle.tar.gz into /tmp
 #   MONE_GPU_BUNDLE=dir bash scripts/gpu_check.sh
+#   MONE_GPU_CUDA_LIBS=dir       # a folder holding cuBLAS and cuRAND, searched first
+#   MONE_GPU_UNPACK=dir          # where the bundle is unpacked (/tmp/mone_gpu_bundle)
+#   MONE_GPU_CHECK_SECONDS=450   # the whole check's time; each step also has its own cap
 #
 # Needs only the bundle, the NVIDIA driver, cuBLAS and cuRAND of CUDA 13 (found through ldconfig,
 # /usr/local/cuda*, or a Python environment's nvidia-* packages) and python3 for the table.
@@ -18,7 +21,7 @@ cd "$(dirname "$0")/.."
 packed=${MONE_GPU_BUNDLE:-out/gpu_bundle}/mone_gpu_bundle.tar.gz
 [ -f "$packed" ] ||
   { echo "gpu_check: no $packed: run scripts/gpu_bundle.sh on the build machine and carry out/gpu_bundle"; exit 1; }
-bundle=/tmp/mone_gpu_bundle
+bundle=${MONE_GPU_UNPACK:-/tmp/mone_gpu_bundle}
 rm -rf "$bundle" && mkdir -p "$bundle" && tar -C "$bundle" -xzf "$packed" ||
   { echo "gpu_check: could not unpack $packed into $bundle"; exit 1; }
 logs=${OUT:-/tmp/mone_gpu_check}
@@ -28,14 +31,23 @@ errors="$logs/errors.tsv" bench="$logs/bench.tsv" log="$logs/gpu_check.log"
 : > "$bench"
 : > "$log"
 say() { echo "$@" | tee -a "$log"; }
+# Every step gets at most its own cap and never more than what is left of the whole check's time
+# (MONE_GPU_CHECK_SECONDS, 450 by default: the device allows 8 minutes with the unpacking and start).
+deadline=$((SECONDS + ${MONE_GPU_CHECK_SECONDS:-450}))
+budget() {  # cap in seconds -> prints the seconds this step may take; fails under 5 s left
+  local left=$((deadline - SECONDS))
+  [ "$left" -ge 5 ] || return 1
+  echo $(($1 < left ? $1 : left))
+}
 
 say "gpu_check: bundle of commit $(cat "$bundle/COMMIT" 2>/dev/null || echo unknown)"
 timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" ||
   { say "gpu_check: nvidia-smi failed: no GPU visible"; exit 1; }
 
 # ---- libraries: the bundle's first, then wherever this machine keeps cuBLAS and cuRAND ----
-libdirs="$bundle/lib"
+libdirs="$bundle/lib${MONE_GPU_CUDA_LIBS:+:$MONE_GPU_CUDA_LIBS}"
 for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
+  [ -n "${MONE_GPU_CUDA_LIBS:-}" ] && [ -e "$MONE_GPU_CUDA_LIBS/$lib" ] && continue
   ldconfig -p 2>/dev/null | grep "$lib" > /dev/null && continue
   found=$(find /usr/local /usr/lib /opt -name "$lib" 2>/dev/null | head -1)
   [ -z "$found" ] && found=$(timeout 30 find / -xdev -name "$lib" 2>/dev/null | head -1)

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev
   libopenmpi-dev openmpi-bin
   fortunes fortune-mod
+  python3                    # scripts/gpu_check.sh's table (tested here with a fake bundle)
   clang libclang-rt-14-dev   # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
 )
 missing=()

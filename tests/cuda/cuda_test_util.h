@@ -97,10 +97,12 @@ inline Input random_input(const Shape& shape, DType dtype, Generator& gen) {
   return {x, value_or_die(x.to(DType::kF64))};
 }
 
-// max |x - ref| / max |ref| over two lists of values (1e-30 floor); a NaN or inf in x gives inf.
-inline double normwise_error(const std::vector<double>& x, const std::vector<double>& ref) {
+// max |x - ref| / max(max |ref|, floor) over two lists of values; a NaN or inf in x gives inf.
+// `floor`: the smallest scale, for a reference that is zero in exact arithmetic (its f64 rounding
+// noise must not become the scale).
+inline double normwise_error(const std::vector<double>& x, const std::vector<double>& ref, double floor = 1e-30) {
   REQUIRE(x.size() == ref.size());
-  double err = 0.0, scale = 1e-30;
+  double err = 0.0, scale = floor;
   for (size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) return std::numeric_limits<double>::infinity();
     err = std::max(err, std::abs(x[i] - ref[i]));

@@ -145,8 +145,12 @@ void check_case(const AttentionDims& d, double tol, uint64_t seed) {
                v64 = f64_tensor(as_double(v), ks), go64 = f64_tensor(as_double(go), qs);
   const ops::AttentionForward f = value_or_die(ops::attention(q64, k64, v64));
   const ops::AttentionGrads g = value_or_die(ops::attention_backward(go64, q64, k64, v64, f));
+  // With Tk = 1 the softmax is the constant 1, so grad_q and grad_k are zero in exact arithmetic: the
+  // f64 reference holds rounding noise there (1e-16, from the order of its dot products on this
+  // CPU), the emulation 0. Inputs are standard normal, so every other value is of order 1: a scale
+  // of at least 1e-3 keeps the check relative everywhere else.
   const auto error = [](const std::vector<double>& x, const Tensor& ref) {
-    return normwise_error(x, ref.to_vector<double>());
+    return normwise_error(x, ref.to_vector<double>(), 1e-3);
   };
   CHECK(error(run.out, f.out) <= tol);
   CHECK(error(run.lse, f.lse) <= tol);

@@ -280,6 +280,33 @@ TEST_SUITE("unit") {
     CHECK(num_dense_layers(listed) == 2);
   }
 
+  TEST_CASE("num_moe_layers counts every step-th layer less mlp_only_layers, layer by layer and at any depth") {
+    ModelSpec s = load_config("tiny_mone");
+    for (int64_t L : {1, 2, 5, 6, 7, 12}) {
+      for (int64_t step : {1, 2, 3}) {
+        s.set_num_hidden_layers(L);
+        s.set_decoder_sparse_step(step);
+        s.clear_mlp_only_layers();
+        for (int64_t layer = 0; layer < L; layer += 2) s.add_mlp_only_layers(layer);
+        int64_t counted = 0;
+        for (int64_t i = 0; i < L; ++i) counted += is_moe_layer(s, i);
+        CHECK(num_moe_layers(s) == counted);
+        CHECK(num_dense_layers(s) == L - counted);
+      }
+    }
+    // A spec naming two billion layers is validated at once (the fuzzer found a layer-by-layer
+    // count that took seconds); every third of them is routed, less the two listed dense ones.
+    s.set_num_hidden_layers(int64_t{2} << 30);
+    s.set_decoder_sparse_step(3);
+    s.clear_mlp_only_layers();
+    s.add_mlp_only_layers(2);
+    s.add_mlp_only_layers(5);
+    s.add_mlp_only_layers(6);
+    s.set_intermediate_size(64);
+    CHECK(num_moe_layers(s) == (int64_t{2} << 30) / 3 - 2);
+    CHECK(validate_model_spec(s, "<deep>").ok());
+  }
+
   TEST_CASE("architecture variants: parameter counts of biases, q/k norms, the shared gate and dense layers") {
     const ModelSpec s = load_config("tiny_mone");  // d 128, kv width 128, L 2, E 8, D 128, S 1
     const int64_t d = 128, L = 2, base = count_params(s).total();
