@@ -116,6 +116,7 @@ double activation_elements_per_token(const ModelSpec& s) {
   double moe = 0;
   if (has_experts(s)) {
     const double D = s.moe_intermediate_size();
+    // AUTO runs masked-dense on training batches (pick_mone_strategy), which these counts are for.
     const bool gathered =
         s.ffn_type() == ModelSpec::MONE && s.mone_strategy() == ModelSpec::GATHERED;
     const double n = gathered ? effective_neuron_topk(s) : D;

@@ -42,8 +42,11 @@ FfnConfig ffn_config(const proto::ModelSpec& s, bool moe) {
   c.act = s.hidden_act() == proto::ModelSpec::SIGMOID ? ops::Activation::kSigmoid : ops::Activation::kSilu;
   c.estimator = s.neuron_topk_backward() == proto::ModelSpec::STRAIGHT_THROUGH ? ops::TopkBackward::kStraightThrough
                                                                                : ops::TopkBackward::kHard;
-  c.strategy = s.mone_strategy() == proto::ModelSpec::MASKED_DENSE ? ops::MoneStrategy::kMaskedDense
-                                                                   : ops::MoneStrategy::kGathered;
+  switch (s.mone_strategy()) {
+    case proto::ModelSpec::MASKED_DENSE: c.strategy = ops::MoneStrategy::kMaskedDense; break;
+    case proto::ModelSpec::AUTO: c.strategy = ops::MoneStrategy::kAuto; break;
+    default: c.strategy = ops::MoneStrategy::kGathered; break;
+  }
   c.neuron_loss_form =
       s.neuron_aux_loss_form() == proto::ModelSpec::RAW ? ops::NeuronLossForm::kRaw : ops::NeuronLossForm::kNormalized;
   c.selector = neuron_selector(s.neuron_selector());

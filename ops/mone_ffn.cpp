@@ -3,6 +3,8 @@
 //   K_N neurons kept; R rows grouped by expert.
 #include "ops/mone_ffn.h"
 
+#include <algorithm>
+
 #include "ops/common.h"
 #include "ops/cpu/mone_ffn.h"
 #include "ops/mone_ffn_cuda.h"
@@ -54,7 +56,22 @@ Status check_cuda_selector(const char* op, const MoneFfnConfig& c) {
                                                " is CPU only; on CUDA the neurons are selected by |G| (abs_gate)"));
 }
 
+// The config with the strategy this call runs: kAuto's pick, and masked-dense at K_N = D.
+MoneFfnConfig resolved(const MoneFfnConfig& c, const cpu::MoneDims& dims) {
+  MoneFfnConfig r = c;
+  if (r.strategy == MoneStrategy::kAuto) r.strategy = pick_mone_strategy(dims.rows, dims.experts, dims.D, dims.k_n);
+  if (dims.k_n >= dims.D) r.strategy = MoneStrategy::kMaskedDense;
+  return r;
+}
+
 }  // namespace
+
+MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n) {
+  if (k_n >= D) return MoneStrategy::kMaskedDense;
+  const int64_t segment_rows_max = 8 * k_n <= D ? 16 : 4 * k_n <= D ? 4 : 0;  // mean rows per expert
+  return rows <= segment_rows_max * std::max<int64_t>(experts, 1) ? MoneStrategy::kGathered
+                                                                  : MoneStrategy::kMaskedDense;
+}
 
 const char* neuron_selector_name(NeuronSelector selector) {
   switch (selector) {
@@ -67,16 +84,18 @@ const char* neuron_selector_name(NeuronSelector selector) {
 }
 
 StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offsets_in, const Tensor& wg_in,
-                                          const Tensor& wu_in, const Tensor& wd_in, const MoneFfnConfig& c) {
+                                          const Tensor& wu_in, const Tensor& wd_in, const MoneFfnConfig& config) {
   constexpr const char* op = "mone_ffn_forward";
   MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_experts(op, x_in, offsets_in, wg_in, wu_in, wd_in));
-  MONE_RETURN_IF_ERROR(check_k_n(op, c.k_n, dims.D, "the config"));
-  dims.k_n = c.k_n;
+  MONE_RETURN_IF_ERROR(check_k_n(op, config.k_n, dims.D, "the config"));
+  dims.k_n = config.k_n;
+  const MoneFfnConfig c = resolved(config, dims);
   const Tensor x = x_in.contiguous(), offsets = contiguous_or_undefined(offsets_in);
   const Tensor wg = wg_in.contiguous(), wu = wu_in.contiguous(), wd = wd_in.contiguous();
   const DType dt = x.dtype();
   const Device dev = x.device();
   MoneFfnForward f;
+  f.strategy = c.strategy;
   MONE_ASSIGN_OR_RETURN(f.y, new_tensor({dims.rows, dims.d}, dt, dev));
   MONE_ASSIGN_OR_RETURN(f.a, new_tensor({dims.rows, dims.D}, dt, dev));
   MONE_ASSIGN_OR_RETURN(f.g, new_tensor({dims.rows, dims.D}, dt, dev));
@@ -102,13 +121,14 @@ StatusOr<MoneFfnForward> mone_ffn_forward(const Tensor& x_in, const Tensor& offs
 
 StatusOr<MoneFfnGrads> mone_ffn_backward(const Tensor& grad_y_in, const Tensor& grad_g_extra_in, const Tensor& x_in,
                                          const Tensor& offsets_in, const Tensor& wg_in, const Tensor& wu_in,
-                                         const Tensor& wd_in, const MoneFfnForward& fwd, const MoneFfnConfig& c) {
+                                         const Tensor& wd_in, const MoneFfnForward& fwd, const MoneFfnConfig& config) {
   constexpr const char* op = "mone_ffn_backward";
   MONE_ASSIGN_OR_RETURN(cpu::MoneDims dims, check_experts(op, x_in, offsets_in, wg_in, wu_in, wd_in));
   MONE_RETURN_IF_ERROR(check_dtype(op, fwd.idx, DType::kI32, "forward.idx"));
   MONE_RETURN_IF_ERROR(check_dim(op, fwd.idx, 2, "forward.idx"));
   dims.k_n = fwd.idx.size(1);
   MONE_RETURN_IF_ERROR(check_k_n(op, dims.k_n, dims.D, "forward.idx"));
+  const MoneFfnConfig c = resolved(config, dims);
   const Shape rd{dims.rows, dims.d}, rD{dims.rows, dims.D}, rk{dims.rows, dims.k_n};
   MONE_RETURN_IF_ERROR(check_shape(op, fwd.idx, rk, "forward.idx"));
   MONE_RETURN_IF_ERROR(check_indices(op, fwd.idx, "forward.idx", {dims.D, "D"}));

@@ -63,10 +63,23 @@ namespace mone::ops {
 struct MoneFfnConfig {
   int64_t k_n = 0;                                 // K_N, 1 <= K_N <= D
   Activation act = Activation::kSilu;
-  MoneStrategy strategy = MoneStrategy::kMaskedDense;
+  MoneStrategy strategy = MoneStrategy::kMaskedDense;  // kAuto: pick_mone_strategy per call
   TopkBackward estimator = TopkBackward::kHard;    // read by the backward only
   NeuronSelector selector = NeuronSelector::kAbsGate;  // CUDA: kAbsGate only
 };
+
+// The strategy MoneStrategy::kAuto runs for `rows` routed rows over `experts` experts of width D
+// keeping k_n neurons. From the crossover measured on the CPU (docs/PERF.md, "Crossover"): the
+// gathered kernels win where segments are short and K_N/D is small (decode, tiny batches), the
+// GEMMs of masked-dense everywhere else (training above all):
+//   K_N = D                                  masked-dense (nothing to gather)
+//   K_N/D <= 1/8 and rows/experts <= 16      gathered
+//   K_N/D <= 1/4 and rows/experts <= 4       gathered
+//   otherwise                                masked-dense
+// rows/experts is the mean segment, known from the shapes: the pick reads no offsets, so the
+// forward and the backward of one call pick the same. CUDA uses the same rule until a GPU measures
+// its own crossover (bench_cuda).
+MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n);
 
 // "abs_gate", "signed_gate", "abs_gate_times_up", "abs_gate_threshold": the spec's and the CLI's names.
 const char* neuron_selector_name(NeuronSelector selector);
@@ -81,6 +94,9 @@ struct MoneFfnForward {
   // On CUDA with offsets: the offsets [E + 1] i64 on the host, the layer's one device-to-host read
   // of its expert counts, which the backward reuses (undefined otherwise).
   Tensor host_offsets;
+  // The strategy this call ran: config.strategy, or what kAuto picked (pick_mone_strategy);
+  // masked-dense whenever K_N = D.
+  MoneStrategy strategy = MoneStrategy::kMaskedDense;
 };
 
 // x [R, d] (R may be 0); offsets [E + 1] i64 with 0 = offsets[0] <= ... <= offsets[E] = R;

@@ -30,6 +30,7 @@ enum class TopkBackward {
 enum class MoneStrategy {
   kMaskedDense,  // dense up GEMM over all D neurons, zero the unselected h, dense down GEMM
   kGathered,     // read only the K_N selected rows of W_up and columns of W_down
+  kAuto,         // one of the two per call, from K_N/D and the rows per expert (pick_mone_strategy)
 };
 
 // How the MoNE expert chooses its K_N neurons per row (MONE.md, "Neuron selectors"). Every

@@ -49,7 +49,8 @@ void check_against_reference(const std::string& file, bool mone_layer, DType dty
   auto ref = value_or_die(train::read_safetensors(std::string(MONE_SOURCE_DIR) + "/tests/data/" + file));
   proto::ModelSpec spec = reference_spec(mone_layer, selector);
   spec.set_mone_strategy(strategy == ops::MoneStrategy::kGathered ? proto::ModelSpec::GATHERED
-                                                                    : proto::ModelSpec::MASKED_DENSE);
+                         : strategy == ops::MoneStrategy::kAuto   ? proto::ModelSpec::AUTO
+                                                                  : proto::ModelSpec::MASKED_DENSE);
   auto model = value_or_die(Transformer::create(spec, 0, dtype));
   // The reference holds per-expert names; the model stacks its experts and loads them as views.
   std::map<std::string, Tensor> weights;
@@ -100,8 +101,8 @@ TEST_CASE("tiny MoE matches the PyTorch reference: losses and every gradient (f6
   check_against_reference("tiny_moe_ref.safetensors", false, DType::kF32, ops::MoneStrategy::kGathered, 2e-4);
 }
 
-TEST_CASE("tiny MoNE matches the PyTorch reference with both strategies (f64 and f32)") {
-  for (auto strategy : {ops::MoneStrategy::kGathered, ops::MoneStrategy::kMaskedDense}) {
+TEST_CASE("tiny MoNE matches the PyTorch reference with every strategy, AUTO too (f64 and f32)") {
+  for (auto strategy : {ops::MoneStrategy::kGathered, ops::MoneStrategy::kMaskedDense, ops::MoneStrategy::kAuto}) {
     check_against_reference("tiny_mone_ref.safetensors", true, DType::kF64, strategy, 1e-5);
     check_against_reference("tiny_mone_ref.safetensors", true, DType::kF32, strategy, 2e-4);
   }

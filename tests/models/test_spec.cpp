@@ -383,6 +383,9 @@ TEST_SUITE("unit") {
     auto ffn = parse_model_spec("ffn_type: sparse\n", "f.textproto");
     REQUIRE_FALSE(ffn.ok());
     CHECK(contains(std::string(ffn.status().message()), "Allowed: DENSE, MOE, MONE"));
+    auto strategy = parse_model_spec("mone_strategy: fastest\n", "s.textproto");
+    REQUIRE_FALSE(strategy.ok());
+    CHECK(contains(std::string(strategy.status().message()), "Allowed: MASKED_DENSE, GATHERED, AUTO"));
   }
 
   TEST_CASE("a singular field given twice is an error naming its second line") {

@@ -224,6 +224,56 @@ TEST_CASE("mone_ffn over E experts: the same bits run after run, and one thread 
   }
 }
 
+TEST_CASE("pick_mone_strategy follows the measured crossover, and kAuto runs exactly the strategy it picks") {
+  using ops::pick_mone_strategy;
+  // K_N = D: nothing to gather, at any size.
+  CHECK(pick_mone_strategy(1, 8, 64, 64) == MoneStrategy::kMaskedDense);
+  // K_N/D = 1/8: gathered up to 16 rows per expert on average.
+  CHECK(pick_mone_strategy(16 * 8, 8, 64, 8) == MoneStrategy::kGathered);
+  CHECK(pick_mone_strategy(16 * 8 + 1, 8, 64, 8) == MoneStrategy::kMaskedDense);
+  CHECK(pick_mone_strategy(2, 64, 1024, 128) == MoneStrategy::kGathered);  // batch-1 decode, K 2 of 64
+  // K_N/D = 1/4: up to 4; above 1/4 never.
+  CHECK(pick_mone_strategy(4 * 8, 8, 64, 16) == MoneStrategy::kGathered);
+  CHECK(pick_mone_strategy(4 * 8 + 1, 8, 64, 16) == MoneStrategy::kMaskedDense);
+  CHECK(pick_mone_strategy(1, 8, 64, 17) == MoneStrategy::kMaskedDense);
+  CHECK(pick_mone_strategy(1, 8, 64, 32) == MoneStrategy::kMaskedDense);
+  // A training batch: hundreds of rows per expert.
+  CHECK(pick_mone_strategy(16384 * 2, 16, 576, 72) == MoneStrategy::kMaskedDense);
+  // One expert over all rows (a shared expert).
+  CHECK(pick_mone_strategy(16, 1, 64, 8) == MoneStrategy::kGathered);
+
+  // The op under kAuto runs the picked strategy (it says which) and gives its bits, forward and
+  // backward, on a small-batch layer (gathered: 16 rows per expert) and a training-sized one
+  // (masked-dense).
+  auto same = [](const Tensor& a, const Tensor& b) { return std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0; };
+  const int64_t d = 32, D = 64, k_n = D / 8;
+  for (const std::vector<int64_t>& sizes : {std::vector<int64_t>{16, 0, 30, 18}, std::vector<int64_t>{90, 40, 0, 70}}) {
+    const Layer l = draw_layer(29, sizes, d, D);
+    Generator gen(31);
+    const Tensor dy = randn({l.rows(), d}, DType::kF64, gen);
+    const MoneStrategy picked = pick_mone_strategy(l.rows(), 4, D, k_n);
+    const MoneStrategy other = picked == MoneStrategy::kGathered ? MoneStrategy::kMaskedDense : MoneStrategy::kGathered;
+    CHECK(picked == (l.rows() <= 16 * 4 ? MoneStrategy::kGathered : MoneStrategy::kMaskedDense));
+    auto run = [&](MoneStrategy strategy) {
+      const ops::MoneFfnConfig c{k_n, Activation::kSilu, strategy, TopkBackward::kHard};
+      auto f = value_or_die(ops::mone_ffn_forward(l.x, l.offsets, l.w_gate, l.w_up, l.w_down, c));
+      auto g = value_or_die(ops::mone_ffn_backward(dy, Tensor(), l.x, l.offsets, l.w_gate, l.w_up, l.w_down, f, c));
+      return std::pair{f, g};
+    };
+    const auto [fa, ga] = run(MoneStrategy::kAuto);
+    const auto [fp, gp] = run(picked);
+    const auto [fo, go] = run(other);
+    CHECK(same(fa.y, fp.y));
+    CHECK(same(ga.grad_x, gp.grad_x));
+    CHECK(same(ga.grad_w_up, gp.grad_w_up));
+    CHECK(same(ga.grad_w_down, gp.grad_w_down));
+    CHECK(fa.strategy == picked);
+    CHECK(fp.strategy == picked);
+    CHECK(fo.strategy == other);
+    CHECK(max_rel_diff(fa.y, fo.y) < 1e-12);
+  }
+}
+
 }  // TEST_SUITE("unit")
 
 TEST_SUITE("gradcheck") {
