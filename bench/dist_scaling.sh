@@ -24,9 +24,10 @@ corpus=/usr/share/games/fortunes
 # run NAME LAUNCHER THREADS: trains, prints the median tokens/s of the windows after the first.
 run() {
   local name=$1 launcher=$2 threads=$3 dir="$work/$1.$RANDOM"
-  $launcher "$mone" train --config configs/train/tiny_mone.textproto --data "$work/data" --vocab-size 1024 \
-    --run-dir "$dir" --steps "$steps" --threads "$threads" --set eval_interval=0 --set log_interval=10 \
-    --set checkpoint_interval=0 --set peak_flops=1e11 > /dev/null 2>&1
+  $launcher "$mone" train --config configs/train/tiny_mone.textproto --data "$work/data" --val-data "$work/data" \
+    --vocab-size 1024 --run-dir "$dir" --steps "$steps" --threads "$threads" --set eval_interval=0 \
+    --set log_interval=10 --set checkpoint_interval=0 --set peak_flops=1e11 > "$dir.log" 2>&1 ||
+    { echo "dist_scaling: run $name failed:" >&2; cat "$dir.log" >&2; exit 1; }
   python3 -c "
 import json, statistics, sys
 rates = [json.loads(l)['tokens_per_s'] for l in open(sys.argv[1])][1:]
