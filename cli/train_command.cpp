@@ -85,10 +85,9 @@ StatusOr<proto::TrainSpec> build_spec(const TrainFlags& f, train::TrainOptions& 
   return spec;
 }
 
-Status train_on(dist::Communicator& comm, const TrainFlags& f) {
-  train::TrainOptions options;
+Status train_on(dist::Communicator& comm, const proto::TrainSpec& spec, train::TrainOptions options,
+                const TrainFlags& f) {
   options.comm = &comm;
-  MONE_ASSIGN_OR_RETURN(proto::TrainSpec spec, build_spec(f, options));
   options.resume = f.resume;
   options.stop_after_step = f.stop_after.value_or(0);
   MONE_ASSIGN_OR_RETURN(train::TrainSummary summary, train::run_training(spec, options));
@@ -106,9 +105,14 @@ Status train_on(dist::Communicator& comm, const TrainFlags& f) {
 }
 
 Status run_train(const TrainFlags& f) {
-  // MPI when mpirun started this process, else a single process.
-  MONE_ASSIGN_OR_RETURN(std::unique_ptr<dist::Communicator> comm, dist::open_communicator());
-  const Status status = train_on(*comm, f);
+  // The spec first (every rank reads the same files, so a bad one fails every rank alike): its
+  // device picks the backend. Under mpirun: NCCL for --device cuda (its id sent over MPI), MPI for
+  // the CPU; else a single process.
+  train::TrainOptions options;
+  MONE_ASSIGN_OR_RETURN(const proto::TrainSpec spec, build_spec(f, options));
+  MONE_ASSIGN_OR_RETURN(std::unique_ptr<dist::Communicator> comm,
+                        dist::open_communicator(dist::backend_for(spec.device() == "cuda")));
+  const Status status = train_on(*comm, spec, options, f);
   if (!status.ok() && comm->world_size() > 1) {
     // The other ranks wait in a collective for this one: say which rank failed, and end them all.
     std::fprintf(stderr, "mone train (%s rank %d of %d): %s\n", comm->backend().c_str(), comm->rank(),

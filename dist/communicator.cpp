@@ -33,6 +33,21 @@ class SingleProcess final : public Communicator {
 
 std::unique_ptr<Communicator> single_process_communicator() { return std::make_unique<SingleProcess>(); }
 
+int local_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* v = std::getenv(var);
+    if (v == nullptr) continue;
+    char* end = nullptr;
+    const long r = std::strtol(v, &end, 10);
+    return end != v && *end == '\0' && r >= 0 && r < (1 << 20) ? static_cast<int>(r) : 0;
+  }
+  return 0;
+}
+
+Backend backend_for(bool cuda_tensors) {
+  return cuda_tensors && launched_by_mpi() ? Backend::kNccl : Backend::kAuto;
+}
+
 bool launched_by_mpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
     if (std::getenv(var) != nullptr) return true;

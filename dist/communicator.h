@@ -74,6 +74,13 @@ StatusOr<std::unique_ptr<Communicator>> open_communicator(Backend backend = Back
 // True when an MPI launcher (OpenMPI's mpirun, MPICH's hydra, Slurm with PMI/PMIx) started this
 // process: one of OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK is set.
 bool launched_by_mpi();
+// This rank's index among the ranks on its machine, from the launcher's environment
+// (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID); 0 without one or when unreadable.
+// Rank r uses GPU local_rank() mod (visible GPUs), for the model and for NCCL alike.
+int local_rank();
+// The backend for tensors on the CPU or on CUDA: under an MPI launcher CUDA tensors go over NCCL
+// (bootstrapped over MPI), CPU tensors over MPI; outside one, a single process (kAuto).
+Backend backend_for(bool cuda_tensors);
 bool built_with_mpi();
 bool built_with_nccl();
 

@@ -26,14 +26,6 @@ StatusOr<ncclDataType_t> nccl_type(DType dtype) {
   return absl::InvalidArgumentError("NCCL: unsupported dtype");
 }
 
-// The rank's index among the ranks on its machine, from the launcher's environment.
-int local_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
-    if (const char* v = std::getenv(var)) return std::atoi(v);
-  }
-  return 0;
-}
-
 class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(std::unique_ptr<Communicator> bootstrap, int device)

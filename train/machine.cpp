@@ -10,6 +10,7 @@
 #include "core/storage.h"
 #include "cuda/blas.h"
 #include "cuda/runtime.h"
+#include "dist/communicator.h"
 
 namespace mone::train {
 
@@ -60,7 +61,7 @@ StatusOr<Device> parse_device(const std::string& name) {
     return absl::FailedPreconditionError(
         absl::StrCat("device \"cuda\": no GPU is visible here (", cuda::describe_devices(), "); use --device cpu"));
   }
-  return Device::cuda(0);
+  return Device::cuda(dist::local_rank() % cuda_device_count());
 }
 
 DType compute_dtype(proto::TrainSpec::Precision precision) {

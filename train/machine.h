@@ -30,8 +30,10 @@ struct PeakFlops {
 };
 StatusOr<PeakFlops> measure_peak_flops(Device device, DType compute);
 
-// The device a TrainSpec or a --device flag names: "cpu", or "cuda" (the first GPU). "cuda" without
-// a visible GPU is an error that says so (and why: no driver, or a build without CUDA).
+// The device a TrainSpec or a --device flag names: "cpu", or "cuda": the GPU of index
+// dist::local_rank() mod (visible GPUs), so the first GPU for one process and one GPU per rank
+// under mpirun (the GPU the rank's NCCL communicator uses). "cuda" without a visible GPU is an
+// error that says so (and why: no driver, or a build without CUDA).
 StatusOr<Device> parse_device(const std::string& name);
 
 // The compute dtype of a TrainSpec precision: F32 -> f32, BF16 -> bf16 (over f32 masters).

@@ -1,6 +1,7 @@
 // The single-process communicator (what `mone train` uses without mpirun) and the errors every
 // backend shares; opening a backend this build lacks, or NCCL without a GPU, is a clear error.
 #include <doctest/doctest.h>
+#include <stdlib.h>
 
 #include "dist/communicator.h"
 #include "tests/data/data_test_util.h"
@@ -50,6 +51,31 @@ TEST_SUITE("unit") {
     if (!built_with_nccl()) {
       CHECK(error_mentions(open_communicator(Backend::kNccl).status(), {"built without NCCL"}));
     }
+  }
+
+  TEST_CASE("the backend follows the launcher and the tensors' device; the local rank picks the GPU") {
+    // The launcher's environment, as mpirun sets it for its second process on a machine, then
+    // taken away again (ctest itself runs outside mpirun).
+    CHECK(backend_for(false) == Backend::kAuto);
+    CHECK(backend_for(true) == Backend::kAuto);  // one process on CUDA: nothing to talk to
+    CHECK(local_rank() == 0);
+    ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1", 1);
+    CHECK(launched_by_mpi());
+    CHECK(backend_for(false) == Backend::kAuto);  // kAuto opens MPI under a launcher
+    CHECK(backend_for(true) == Backend::kNccl);
+    CHECK(local_rank() == 1);
+    ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "one", 1);  // unreadable: the first GPU, never a crash
+    CHECK(local_rank() == 0);
+    ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "-3", 1);
+    CHECK(local_rank() == 0);
+    ::unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    ::setenv("SLURM_LOCALID", "3", 1);
+    CHECK(local_rank() == 3);
+    ::unsetenv("SLURM_LOCALID");
+    ::unsetenv("OMPI_COMM_WORLD_SIZE");
+    CHECK_FALSE(launched_by_mpi());
+    CHECK(backend_for(true) == Backend::kAuto);
   }
 
   TEST_CASE("the timeout is the communicator's own setting") {
