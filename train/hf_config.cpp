@@ -434,10 +434,17 @@ nlohmann::json hf_config_json(const proto::ModelSpec& s, HfArchitecture arch, co
       break;
   }
   // mone's own keys: transformers ignores them; a re-import restores the MoNE model and its losses.
+  // A MoNE model writes them all; any other writes those that differ from their defaults (a MoE
+  // spec may carry a neuron_topk, say), so that reading the file back gives the same spec.
   c["router_z_loss_coef"] = s.router_z_loss_coef();
-  if (s.ffn_type() == ModelSpec::MONE) {
-    const Json mone = model_config_json(s);
-    for (const std::string& key : mone_keys()) c[key] = mone[key];
+  Json mone = model_config_json(s);
+  const Json defaults = model_config_json(ModelSpec());
+  if (s.ffn_type() != ModelSpec::MONE) mone["neuron_topk"] = s.neuron_topk();  // as given, not K_N = D
+  for (const std::string& key : mone_keys()) {
+    if (!mone.contains(key)) continue;
+    const bool differs = key == "ffn_type" ? s.ffn_type() != ModelSpec::MOE
+                                           : !defaults.contains(key) || mone.at(key) != defaults.at(key);
+    if (s.ffn_type() == ModelSpec::MONE || differs) c[key] = mone.at(key);
   }
   return c;
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "autograd/tape.h"
+#include "models/spec.h"
 #include "tests/train/trainer_test_util.h"
 #include "train/checkpoint/json_file.h"
 #include "train/checkpoint/safetensors.h"
@@ -471,6 +472,27 @@ TEST_CASE("config values mone would compute differently are refused, naming the 
   const std::string qwen = copy_model(dir, "qwen2_moe", "qwen");
   edit_json(qwen + "/config.json", [](nlohmann::json& j) { j["use_sliding_window"] = true; });
   CHECK(contains(error_of(load_hf_model(qwen)), "Qwen2MoeForCausalLM: key \"use_sliding_window\" = true"));
+}
+
+TEST_CASE("a MoE config carrying mone's own keys is written back with them (found by fuzz_config_json in CI)") {
+  // A Mixtral config with "neuron_topk": 2 reads as a MoE spec with neuron_topk 2 (the key is kept
+  // for a later --set model.ffn_type=MONE); export wrote mone's keys for MoNE models only, so the
+  // value was lost when the config was written and read again.
+  ScratchDir dir;
+  const std::string path = copy_model(dir, "mixtral", "mixtral");
+  nlohmann::json config = value_or_die(read_json_file(path + "/config.json"));
+  config["neuron_topk"] = 2;
+  config["neuron_aux_loss_coef"] = 0.5;
+  const HfModelConfig hf = value_or_die(read_hf_config(config, "config.json"));
+  CHECK(hf.spec.ffn_type() == proto::ModelSpec::MOE);
+  CHECK(hf.spec.neuron_topk() == 2);
+  const nlohmann::json written = hf_config_json(hf.spec, hf.arch, "float32");
+  CHECK(written.at("neuron_topk") == 2);
+  CHECK(written.at("neuron_aux_loss_coef") == 0.5);
+  CHECK_FALSE(written.contains("ffn_type"));           // MoE is what the architecture says
+  CHECK_FALSE(written.contains("neuron_topk_backward"));  // at its default: not written
+  const HfModelConfig again = value_or_die(read_hf_config(written, "written config.json"));
+  CHECK(models::model_spec_to_text(again.spec) == models::model_spec_to_text(hf.spec));
 }
 
 }  // TEST_SUITE("unit")
