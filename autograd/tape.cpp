@@ -1,6 +1,6 @@
 #include "autograd/tape.h"
 
-#include <unordered_set>
+#include <unordered_map>
 
 #include "absl/strings/str_join.h"
 #include "ops/elementwise.h"
@@ -23,7 +23,9 @@ bool grad_enabled() { return tls_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(tls_grad_enabled) { tls_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { tls_grad_enabled = previous_; }
 
-Status backward(const Variable& loss, const Tensor& seed) { return tls_tape.backward(loss, seed); }
+Status backward(const Variable& loss, const Tensor& seed, const GradReadyHook& on_ready) {
+  return tls_tape.backward(loss, seed, on_ready);
+}
 
 bool Tape::should_record(const std::vector<Variable>& inputs) {
   if (!tls_grad_enabled) return false;
@@ -102,7 +104,26 @@ Status Tape::run_entry(TapeEntry& entry) {
   return absl::OkStatus();
 }
 
-Status Tape::backward(const Variable& loss, const Tensor& seed) {
+std::vector<std::vector<Variable>> Tape::leaves_ready_after(int64_t last) const {
+  std::unordered_map<const VariableImpl*, int64_t> earliest;
+  std::vector<std::vector<Variable>> ready(static_cast<size_t>(last + 1));
+  for (int64_t i = last; i >= 0; --i) {
+    for (const Variable& in : entries_[i].inputs) {
+      if (in.defined() && in.is_leaf() && in.requires_grad()) earliest[in.impl()] = i;
+    }
+  }
+  for (int64_t i = 0; i <= last; ++i) {
+    for (const Variable& in : entries_[i].inputs) {
+      auto it = in.defined() ? earliest.find(in.impl()) : earliest.end();
+      if (it == earliest.end() || it->second != i) continue;
+      ready[i].push_back(in);
+      earliest.erase(it);  // once, however often entry i takes it
+    }
+  }
+  return ready;
+}
+
+Status Tape::backward(const Variable& loss, const Tensor& seed, const GradReadyHook& on_ready) {
   if (!loss.defined()) return absl::InvalidArgumentError("backward: the loss variable is undefined");
   int64_t last = -1;
   for (int64_t i = static_cast<int64_t>(entries_.size()) - 1; i >= 0 && last < 0; --i) {
@@ -132,8 +153,13 @@ Status Tape::backward(const Variable& loss, const Tensor& seed) {
   Variable root = loss;
   root.set_grad(seed_grad);
 
+  std::vector<std::vector<Variable>> ready;
+  if (on_ready) ready = leaves_ready_after(last);
   Status status = absl::OkStatus();
-  for (int64_t i = last; i >= 0 && status.ok(); --i) status = run_entry(entries_[i]);
+  for (int64_t i = last; i >= 0 && status.ok(); --i) {
+    status = run_entry(entries_[i]);
+    for (size_t j = 0; on_ready && j < ready[i].size() && status.ok(); ++j) status = on_ready(ready[i][j]);
+  }
   // Intermediates that were never consumed (e.g. the loss itself) drop their grads too.
   for (auto& entry : entries_) {
     for (auto& out : entry.outputs) {

@@ -8,6 +8,14 @@
 // backward(loss) seeds d loss = 1, walks the entries in reverse and accumulates input gradients;
 // then the tape is cleared and the saved tensors are freed.
 //
+// Gradient-ready hook. A leaf's gradient is final once the backward has run the earliest entry
+// that takes it as an input (the walk is in reverse, so that entry is the leaf's last
+// contributor). backward(loss, seed, on_ready) calls on_ready(leaf) right then, once per leaf
+// that requires grad and feeds an entry the loss depends on, while the rest of the backward is
+// still to run: data parallelism starts a bucket's all-reduce there, overlapping the
+// communication with the backward of the earlier layers (dist/data_parallel.h). The leaf's grad
+// is undefined when no path from the loss reached it. An error from on_ready stops the backward.
+//
 // Safety checks, after PyTorch's engine:
 //  - a saved tensor remembers its storage version; a backward that would read a tensor modified
 //    in place since it was saved fails with the op name and both versions;
@@ -30,6 +38,8 @@ using NamedTensors = std::vector<std::pair<const char*, Tensor>>;
 // grads of the outputs -> grads of the inputs, one per input, in order; an undefined Tensor means
 // "no gradient for this input". The closure holds the saved state (see record below).
 using BackwardFn = std::function<StatusOr<TensorList>(const TensorList& grad_outputs)>;
+// Called with a leaf whose gradient this backward will not change again (see above).
+using GradReadyHook = std::function<Status(const Variable& leaf)>;
 
 struct SavedTensor {
   const char* name;      // the field of the saved state
@@ -59,8 +69,8 @@ class Tape {
   void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> outputs, NamedTensors saved,
               BackwardFn backward);
   // Backpropagates from `loss` (a one-element variable, seeded with 1, unless `seed` is given with
-  // loss's shape) through every entry, then clears the tape.
-  Status backward(const Variable& loss, const Tensor& seed = Tensor());
+  // loss's shape) through every entry, then clears the tape. on_ready: the gradient-ready hook.
+  Status backward(const Variable& loss, const Tensor& seed = Tensor(), const GradReadyHook& on_ready = {});
   size_t size() const { return entries_.size(); }
   const std::vector<TapeEntry>& entries() const { return entries_; }
   void clear() { entries_.clear(); }
@@ -69,6 +79,8 @@ class Tape {
 
  private:
   Status run_entry(TapeEntry& entry);
+  // ready[i]: the leaves (requiring grad) whose earliest use among entries [0, last] is entry i.
+  std::vector<std::vector<Variable>> leaves_ready_after(int64_t last) const;
   std::vector<TapeEntry> entries_;
 };
 
@@ -87,7 +99,7 @@ void record(std::string op, std::vector<Variable> inputs, std::vector<Variable> 
                         });
 }
 // backward on the current tape.
-Status backward(const Variable& loss, const Tensor& seed = Tensor());
+Status backward(const Variable& loss, const Tensor& seed = Tensor(), const GradReadyHook& on_ready = {});
 
 bool grad_enabled();
 // While alive, ops record nothing (evaluation, generation, optimizer updates).

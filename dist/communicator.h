@@ -28,6 +28,20 @@
 
 namespace mone::dist {
 
+// A collective that has started and may still be running (Communicator::start_all_reduce_sum).
+// Its buffer must stay alive and untouched until wait() returns. Destroying one that was not
+// waited for waits for it (the buffer's memory may not be freed under a running collective).
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  // Lets the backend move the collective on without blocking (MPI advances non-blocking
+  // collectives only inside MPI calls); true once it has completed. Errors as for wait().
+  virtual StatusOr<bool> poll() = 0;
+  // Returns once the collective has completed and its result is in the buffer, or fails as the
+  // blocking collective would (timeout_s() included).
+  virtual Status wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -36,9 +50,18 @@ class Communicator {
   virtual int world_size() const = 0;
   // "single process", "MPI" or "NCCL", for messages.
   virtual std::string backend() const = 0;
+  // Whether a started collective (start_all_reduce_sum) runs while the caller computes: NCCL's,
+  // on their own stream. MPI's advance only inside MPI calls; the single process's finish at once.
+  virtual bool runs_in_background() const { return false; }
 
   // buffer = Σ over ranks of every rank's buffer (elementwise). f32, f64, i32, i64; bf16 on NCCL.
   virtual Status all_reduce_sum(const Tensor& buffer) = 0;
+  // The same sum, started without waiting for it: the caller computes on while it runs and calls
+  // wait() before reading the buffer. Every rank starts its collectives in the same order. MPI
+  // runs MPI_Iallreduce; NCCL queues the all-reduce on its own stream, after the work already
+  // queued on the calling thread's stream (which may still be writing the buffer). This default
+  // (the single process) runs all_reduce_sum at once and returns a completed collective.
+  virtual StatusOr<std::unique_ptr<PendingCollective>> start_all_reduce_sum(const Tensor& buffer);
   // buffer = rank root's buffer, on every rank.
   virtual Status broadcast(const Tensor& buffer, int root) = 0;
   // Returns once every rank has called it.
@@ -83,6 +106,9 @@ int local_rank();
 Backend backend_for(bool cuda_tensors);
 bool built_with_mpi();
 bool built_with_nccl();
+
+// A collective that completed before it was returned (what the blocking backends start).
+std::unique_ptr<PendingCollective> completed_collective();
 
 // The single-process backend: rank 0 of 1; every collective checks its arguments and leaves the
 // buffer as it is (the sum over one rank is the buffer).

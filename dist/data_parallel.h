@@ -7,9 +7,17 @@
 // device share a bucket; a tensor larger than bucket_bytes gets one of its own. Per bucket: pack
 // (copy in), one all_reduce_sum, scale by 1/R, unpack (copy out). One scratch buffer of the
 // largest bucket is reused, so the extra memory is one bucket, not a copy of the gradients.
-// The all-reduces run after the backward, one bucket after another: there is no overlap with the
-// backward (the tape has no per-parameter "gradient ready" hook, and on the CPU every core already
-// computes; docs/DISTRIBUTED.md discusses it).
+//
+// Overlap with the backward (begin_overlap). The tape names each parameter as soon as its
+// gradient is final (autograd/tape.h, the gradient-ready hook); grad_ready(i, grad) notes it, and
+// once every tensor of a bucket has arrived the bucket is packed into a buffer of its own and its
+// all-reduce started (Communicator::start_all_reduce_sum) while the backward goes on with the
+// earlier layers. Buckets start in one fixed order on every rank, the reverse of the plan (the
+// backward finishes the last layers first): a bucket that is complete waits for the buckets
+// before it in that order. average() then starts what has not started (parameters the backward
+// never reached), waits, scales by 1/R and unpacks. The sums are the same as without overlap, bit
+// for bit (the same buckets, summed by the same collective). The price: one buffer per bucket, a
+// second copy of the gradients, where the blocking path reuses one bucket's scratch.
 //
 // ZeRO-1 (shard_optimizer_state). Rank r owns a contiguous range of the parameter list, the
 // ranges balanced by element count (owner(i) = the rank whose share of the running element count
@@ -21,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/tensor.h"
@@ -68,8 +77,17 @@ class DataParallel {
   const std::vector<Bucket>& reduce_buckets() const { return reduce_plan_; }
 
   // grads[i] = (Σ over ranks of grads[i]) / R, in place. Same shapes, dtypes and devices as the
-  // params given to create(), contiguous. R = 1: nothing happens.
+  // params given to create(), contiguous. R = 1: nothing happens. After begin_overlap: finishes
+  // the overlapped all-reduces (above); grads[i] is where the mean goes, whatever grad_ready saw.
   Status average(const std::vector<Tensor>& grads);
+
+  // The next backward hands its gradients over through grad_ready; average() finishes. R = 1:
+  // nothing happens, here and in grad_ready. Errors: an overlap already begun.
+  Status begin_overlap();
+  bool overlapping() const { return overlapping_; }
+  // Gradient i is final for this step: `grad` (params[i]'s shape, dtype and device; undefined
+  // when the backward left it none, which sends zeros). A second call for i is ignored.
+  Status grad_ready(size_t i, const Tensor& grad);
 
   // For every bucket of one owner's tensors: the owner packs its tensors[i], broadcasts, and
   // every rank with `receive` unpacks into its tensors[i]. After a ZeRO-1 update (receive on every
@@ -82,12 +100,28 @@ class DataParallel {
   DataParallel() = default;
   // A flat view of `bucket.numel` elements of the scratch buffer, grown as needed.
   StatusOr<Tensor> flat(const Bucket& bucket);
+  // Overlap: packs bucket b from the gradients noted so far and starts its all-reduce.
+  Status start_bucket(size_t b);
+  // Starts, in the fixed order, every bucket whose turn has come and that is complete.
+  Status start_ready_buckets();
+  Status finish_overlap(const std::vector<Tensor>& grads);
 
   Communicator* comm_ = nullptr;
   bool shard_ = false;
   std::vector<int> owners_;
   std::vector<Bucket> reduce_plan_, owner_plan_;
   Tensor scratch_;
+
+  // Overlap state, for one backward at a time.
+  bool overlapping_ = false;
+  std::vector<Shape> shapes_;            // the params' shapes
+  std::vector<size_t> bucket_of_;        // tensor -> its bucket in reduce_plan_
+  std::vector<Tensor> noted_;            // the gradients grad_ready saw
+  std::vector<bool> arrived_;            // per tensor
+  std::vector<int64_t> missing_;         // per bucket: tensors yet to arrive
+  size_t started_ = 0;                   // buckets started, from the plan's end
+  std::vector<Tensor> bucket_buffers_;   // one per bucket, made at the first overlap
+  std::vector<std::unique_ptr<PendingCollective>> in_flight_;  // per bucket
 };
 
 }  // namespace mone::dist

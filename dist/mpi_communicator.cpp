@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <vector>
 
 namespace mone::dist {
 namespace {
@@ -66,6 +67,22 @@ class MpiCommunicator final : public Communicator {
     });
   }
 
+  StatusOr<std::unique_ptr<PendingCollective>> start_all_reduce_sum(const Tensor& buffer) override {
+    MONE_RETURN_IF_ERROR(check_buffer("all_reduce_sum", buffer, true));
+    MONE_ASSIGN_OR_RETURN(MPI_Datatype type, mpi_type("all_reduce_sum", buffer.dtype(), true));
+    auto pending = std::make_unique<Pending>(*this, buffer, absl::StrCat("all_reduce_sum of ", buffer.describe()));
+    char* base = static_cast<char*>(buffer.raw_data());
+    const size_t element = dtype_size(buffer.dtype());
+    for (int64_t first = 0; first < buffer.numel(); first += kMaxCount) {
+      const int n = static_cast<int>(std::min(kMaxCount, buffer.numel() - first));
+      MPI_Request request;
+      const int rc = MPI_Iallreduce(MPI_IN_PLACE, base + first * element, n, type, MPI_SUM, comm_, &request);
+      if (rc != MPI_SUCCESS) return failed(pending->op, rc);
+      pending->requests.push_back(request);
+    }
+    return std::unique_ptr<PendingCollective>(std::move(pending));
+  }
+
   Status broadcast(const Tensor& buffer, int root) override {
     MONE_RETURN_IF_ERROR(check_buffer("broadcast", buffer, true));
     MONE_RETURN_IF_ERROR(check_root("broadcast", root, size_));
@@ -96,6 +113,45 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
+  // A non-blocking all-reduce: MPI_Iallreduce's requests, one per piece of the buffer.
+  struct Pending final : PendingCollective {
+    Pending(MpiCommunicator& c, Tensor b, std::string o) : comm(c), buffer(std::move(b)), op(std::move(o)) {}
+    ~Pending() override {
+      if (!done) (void)wait();
+    }
+    StatusOr<bool> poll() override {
+      if (done) return true;
+      int flag = 0;
+      const int rc = MPI_Testall(static_cast<int>(requests.size()), requests.data(), &flag, MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS) return comm.failed(op, rc);
+      if (flag) complete();
+      return done;
+    }
+    Status wait() override {
+      if (done) return absl::OkStatus();
+      MONE_RETURN_IF_ERROR(comm.guarded(op, [&] {
+        return MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+      }));
+      complete();
+      return absl::OkStatus();
+    }
+    void complete() {
+      done = true;
+      buffer.bump_version();
+    }
+
+    MpiCommunicator& comm;
+    Tensor buffer;
+    std::string op;
+    std::vector<MPI_Request> requests;
+    bool done = false;
+  };
+
+  Status failed(const std::string& op, int rc) const {
+    return absl::InternalError(absl::StrCat(backend(), " ", op, " failed: ", mpi_error(rc),
+                                            " (another rank may have died)"));
+  }
+
   // Runs the blocking MPI call `run` under the watchdog; an MPI error becomes a Status naming `op`
   // (the collective and its buffer).
   template <typename Run>
@@ -104,8 +160,7 @@ class MpiCommunicator final : public Communicator {
     const int rc = run();
     watchdog_.disarm();
     if (rc == MPI_SUCCESS) return absl::OkStatus();
-    return absl::InternalError(absl::StrCat(backend(), " ", op, " failed: ", mpi_error(rc),
-                                            " (another rank may have died)"));
+    return failed(op, rc);
   }
 
   // Runs `run(pointer, count)` on consecutive pieces of at most kMaxCount elements.

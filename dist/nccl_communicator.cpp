@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cuda/runtime.h"
+
 namespace mone::dist {
 namespace {
 
@@ -42,12 +44,14 @@ class NcclCommunicator final : public Communicator {
         ncclCommDestroy(comm_);
       }
     }
+    if (ready_ != nullptr) cudaEventDestroy(ready_);
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }
 
   int rank() const override { return bootstrap_->rank(); }
   int world_size() const override { return bootstrap_->world_size(); }
   std::string backend() const override { return "NCCL"; }
+  bool runs_in_background() const override { return true; }
 
   // Joins the NCCL communicator: id from rank 0 over the bootstrap, then a non-blocking init.
   Status init() {
@@ -70,12 +74,17 @@ class NcclCommunicator final : public Communicator {
   }
 
   Status all_reduce_sum(const Tensor& buffer) override {
-    MONE_RETURN_IF_ERROR(check_buffer("all_reduce_sum", buffer, false));
-    MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(buffer.dtype()));
     const std::string op = absl::StrCat("all_reduce_sum of ", buffer.describe());
-    MONE_RETURN_IF_ERROR(enqueue(ncclAllReduce(buffer.raw_data(), buffer.raw_data(), buffer.numel(), type, ncclSum,
-                                               comm_, stream_), op));
+    MONE_RETURN_IF_ERROR(enqueue_all_reduce(buffer, op));
     return finish(buffer, op);
+  }
+
+  StatusOr<std::unique_ptr<PendingCollective>> start_all_reduce_sum(const Tensor& buffer) override {
+    auto pending = std::make_unique<Pending>(*this, buffer, absl::StrCat("all_reduce_sum of ", buffer.describe()));
+    MONE_RETURN_IF_ERROR(cuda(cudaEventCreateWithFlags(&pending->event, cudaEventDisableTiming), "cudaEventCreate"));
+    MONE_RETURN_IF_ERROR(enqueue_all_reduce(buffer, pending->op));
+    MONE_RETURN_IF_ERROR(cuda(cudaEventRecord(pending->event, stream_), pending->op));
+    return std::unique_ptr<PendingCollective>(std::move(pending));
   }
 
   Status broadcast(const Tensor& buffer, int root) override {
@@ -83,6 +92,7 @@ class NcclCommunicator final : public Communicator {
     MONE_RETURN_IF_ERROR(check_root("broadcast", root, world_size()));
     MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(buffer.dtype()));
     const std::string op = absl::StrCat("broadcast of ", buffer.describe());
+    MONE_RETURN_IF_ERROR(after_callers_work(op));
     MONE_RETURN_IF_ERROR(enqueue(ncclBroadcast(buffer.raw_data(), buffer.raw_data(), buffer.numel(), type, root,
                                                comm_, stream_), op));
     return finish(buffer, op);
@@ -101,6 +111,7 @@ class NcclCommunicator final : public Communicator {
     const size_t bytes = static_cast<size_t>(per_rank) * dtype_size(send.dtype());
     char* s = static_cast<char*>(send.raw_data());
     char* r = static_cast<char*>(recv.raw_data());
+    MONE_RETURN_IF_ERROR(after_callers_work(op));
     MONE_RETURN_IF_ERROR(enqueue(ncclGroupStart(), op));
     for (int peer = 0; peer < world_size(); ++peer) {
       MONE_RETURN_IF_ERROR(enqueue(ncclSend(s + peer * bytes, per_rank, type, peer, comm_, stream_), op));
@@ -118,6 +129,61 @@ class NcclCommunicator final : public Communicator {
   }
 
  private:
+  // A queued all-reduce: the event recorded on the NCCL stream after it.
+  struct Pending final : PendingCollective {
+    Pending(NcclCommunicator& c, Tensor b, std::string o) : comm(c), buffer(std::move(b)), op(std::move(o)) {}
+    ~Pending() override {
+      if (!done && event != nullptr) (void)wait();
+      if (event != nullptr) cudaEventDestroy(event);
+    }
+    StatusOr<bool> poll() override {
+      if (done) return true;
+      const cudaError_t q = cudaEventQuery(event);
+      if (q != cudaSuccess && q != cudaErrorNotReady) return comm.cuda(q, op);
+      ncclResult_t state = ncclSuccess;
+      ncclCommGetAsyncError(comm.comm_, &state);
+      if (state != ncclSuccess && state != ncclInProgress) return comm.nccl(state, op);
+      if (q == cudaSuccess) {
+        done = true;
+        buffer.bump_version();
+      }
+      return done;
+    }
+    Status wait() override {
+      const auto deadline = Clock::now() + std::chrono::duration<double>(comm.timeout_s());
+      for (;;) {
+        MONE_ASSIGN_OR_RETURN(const bool finished, poll());
+        if (finished) return absl::OkStatus();
+        if (Clock::now() > deadline) return comm.deadline_passed(op);
+        sched_yield();
+      }
+    }
+
+    NcclCommunicator& comm;
+    Tensor buffer;
+    std::string op;
+    cudaEvent_t event = nullptr;
+    bool done = false;
+  };
+
+  // The NCCL stream does not order with the caller's (it is a non-blocking stream, and the caller
+  // may be on its own): it waits here for the work queued so far on the calling thread's stream,
+  // which may still be writing the buffer (the bucket's packing copies).
+  Status after_callers_work(const std::string& what) {
+    if (ready_ == nullptr) {
+      MONE_RETURN_IF_ERROR(cuda(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate"));
+    }
+    MONE_RETURN_IF_ERROR(cuda(cudaEventRecord(ready_, cuda::current_stream()), what));
+    return cuda(cudaStreamWaitEvent(stream_, ready_, 0), what);
+  }
+  Status enqueue_all_reduce(const Tensor& buffer, const std::string& op) {
+    MONE_RETURN_IF_ERROR(check_buffer("all_reduce_sum", buffer, false));
+    MONE_ASSIGN_OR_RETURN(ncclDataType_t type, nccl_type(buffer.dtype()));
+    MONE_RETURN_IF_ERROR(after_callers_work(op));
+    return enqueue(
+        ncclAllReduce(buffer.raw_data(), buffer.raw_data(), buffer.numel(), type, ncclSum, comm_, stream_), op);
+  }
+
   Status cuda(cudaError_t rc, const std::string& what) const {
     if (rc == cudaSuccess) return absl::OkStatus();
     return absl::InternalError(absl::StrCat(backend(), " ", what, " failed: ", cudaGetErrorString(rc)));
@@ -175,6 +241,7 @@ class NcclCommunicator final : public Communicator {
   std::unique_ptr<Communicator> bootstrap_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr;  // recorded on the caller's stream (after_callers_work)
   ncclComm_t comm_ = nullptr;
   bool broken_ = false;  // a failed or timed-out call: abort instead of finalising
 };

@@ -69,11 +69,11 @@ LossValues LossValues::scaled(double s) const {
   return {loss * s, ce * s, load_balance * s, z_loss * s, neuron_loss * s};
 }
 
-Status backward_mean(const autograd::Variable& loss, int64_t n) {
-  if (n == 1) return autograd::backward(loss);  // seed 1: no rounding from a scale
+Status backward_mean(const autograd::Variable& loss, int64_t n, const autograd::GradReadyHook& on_ready) {
+  if (n == 1) return autograd::backward(loss, Tensor(), on_ready);  // seed 1: no rounding from a scale
   MONE_ASSIGN_OR_RETURN(const Tensor seed,
                         Tensor::full(loss.shape(), 1.0 / static_cast<double>(n), loss.dtype()).to(loss.device()));
-  return autograd::backward(loss, seed);
+  return autograd::backward(loss, seed, on_ready);
 }
 
 double EvalResult::perplexity() const { return std::exp(mean.ce); }

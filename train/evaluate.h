@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/tape.h"
 #include "core/status.h"
 #include "models/transformer.h"
 #include "train/data/eval_reader.h"
@@ -39,8 +40,9 @@ struct LossValues {
 };
 
 // Accumulates (+=) the gradient of loss / n into every leaf's grad: with n micro-batches each
-// backpropagated this way, the grads hold the gradient of the mean loss.
-Status backward_mean(const autograd::Variable& loss, int64_t n);
+// backpropagated this way, the grads hold the gradient of the mean loss. on_ready: the tape's
+// gradient-ready hook (autograd/tape.h), for data parallelism's overlapped all-reduce.
+Status backward_mean(const autograd::Variable& loss, int64_t n, const autograd::GradReadyHook& on_ready = {});
 
 struct EvalResult {
   int64_t batches = 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <unordered_map>
 
 namespace mone::train {
 
@@ -23,6 +24,18 @@ StatusOr<std::vector<Tensor>> reduce_gradients(models::ParameterList& params, di
   // ParameterList's fixed order. One process: the gradients are already the full batch's.
   if (parallel != nullptr) MONE_RETURN_IF_ERROR(parallel->average(grads));
   return grads;
+}
+
+StatusOr<autograd::GradReadyHook> overlap_gradient_reduce(const models::ParameterList& params,
+                                                          dist::DataParallel& parallel) {
+  MONE_RETURN_IF_ERROR(parallel.begin_overlap());
+  std::unordered_map<const autograd::VariableImpl*, size_t> index;
+  for (size_t i = 0; i < params.size(); ++i) index[params[i].param.impl()] = i;
+  return autograd::GradReadyHook([index = std::move(index), &parallel](const autograd::Variable& leaf) -> Status {
+    const auto it = index.find(leaf.impl());
+    if (it == index.end()) return absl::OkStatus();
+    return parallel.grad_ready(it->second, leaf.grad());
+  });
 }
 
 bool decays_weight(const models::NamedParameter& p, bool decay_norms_and_embeddings) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/tape.h"
 #include "core/status.h"
 #include "dist/data_parallel.h"
 #include "models/module.h"
@@ -31,6 +32,14 @@ namespace mone::train {
 // clipping and the update after it, so adding ranks changes nothing else. Returns the gradients
 // in the list's order.
 StatusOr<std::vector<Tensor>> reduce_gradients(models::ParameterList& params, dist::DataParallel* parallel);
+
+// Opens an overlapped average (dist/data_parallel.h) and returns the tape's gradient-ready hook
+// (autograd/tape.h) for the step's last backward: it hands each parameter's gradient to
+// `parallel` the moment the backward has finished it, so its bucket's all-reduce starts while the
+// backward goes on; reduce_gradients then finishes the average. Leaves that are not in `params`
+// are passed over.
+StatusOr<autograd::GradReadyHook> overlap_gradient_reduce(const models::ParameterList& params,
+                                                          dist::DataParallel& parallel);
 
 // Whether AdamW decays this parameter: a matrix (2-D, or a stack of them) and not the token embedding, or anything when
 // decay_norms_and_embeddings.

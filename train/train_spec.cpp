@@ -42,7 +42,7 @@ bool is_path_field(const std::string& name) {
 // Fields that change where files go, what is logged, evaluated or kept, but not the weights.
 bool affects_training(const std::string& name) {
   for (const char* f : {"model_spec", "val_data", "run_dir", "eval_interval", "eval_batches", "checkpoint_interval",
-                        "keep_checkpoints", "log_interval", "peak_flops", "device", "tokenizer"}) {
+                        "keep_checkpoints", "log_interval", "peak_flops", "device", "tokenizer", "overlap_grad_reduce"}) {
     if (name == f) return false;
   }
   return true;

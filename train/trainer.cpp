@@ -95,6 +95,7 @@ struct Run {
   dist::Communicator* comm = nullptr;            // the ranks (a single-process one when none is given)
   std::unique_ptr<dist::Communicator> own_comm;  // that single-process one
   std::optional<dist::DataParallel> parallel;    // with more than one rank
+  bool overlap = false;                          // parallel's all-reduces overlap the backward
   bool root() const { return comm->rank() == 0; }
   proto::TrainSpec spec;
   std::string run_dir;
@@ -208,6 +209,7 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     dp.shard_optimizer_state = s.shard_optimizer_state();
     MONE_ASSIGN_OR_RETURN(dist::DataParallel parallel, dist::DataParallel::create(*r.comm, values, dp));
     r.parallel.emplace(std::move(parallel));
+    r.overlap = s.has_overlap_grad_reduce() ? s.overlap_grad_reduce() : r.comm->runs_in_background();
   }
   OptimizerConfig oc = optimizer_config(s);
   oc.parallel = r.parallel ? &*r.parallel : nullptr;
@@ -293,7 +295,11 @@ StatusOr<StepOutcome> train_step(Run& r, double lr) {
     MONE_ASSIGN_OR_RETURN(const LossValues values, LossValues::of(out));
     o.mean += values;
     MONE_RETURN_IF_ERROR(r.load.add(out.layers));
-    MONE_RETURN_IF_ERROR(backward_mean(out.loss, A));
+    autograd::GradReadyHook on_ready;  // the last backward hands its gradients to the all-reduce
+    if (r.overlap && a == A - 1) {
+      MONE_ASSIGN_OR_RETURN(on_ready, overlap_gradient_reduce(r.params, *r.parallel));
+    }
+    MONE_RETURN_IF_ERROR(backward_mean(out.loss, A, on_ready));
   }
   o.mean = o.mean.scaled(1.0 / static_cast<double>(A));
   // The whole batch's losses: every rank then judges the same loss finite or not.
@@ -443,9 +449,10 @@ StatusOr<TrainSummary> run_training(const proto::TrainSpec& spec, const TrainOpt
               s.precision() == proto::TrainSpec::BF16 ? "bf16 mixed precision" : "f32", num_threads(),
               r.peak_flops / r.comm->world_size() / 1e9, r.peak_how.c_str());
   if (r.comm->world_size() > 1) {
-    console.say("data parallel: %d ranks (%s), %lld sequences each per micro-batch, %zu gradient buckets%s",
+    console.say("data parallel: %d ranks (%s), %lld sequences each per micro-batch, %zu gradient buckets%s%s",
                 r.comm->world_size(), r.comm->backend().c_str(), static_cast<long long>(r.loader->rows()),
-                r.parallel->reduce_buckets().size(), s.shard_optimizer_state() ? ", optimizer state sharded (ZeRO-1)" : "");
+                r.parallel->reduce_buckets().size(), r.overlap ? " all-reduced during the backward" : "",
+                s.shard_optimizer_state() ? ", optimizer state sharded (ZeRO-1)" : "");
   }
   if (r.state.step == 0) MONE_RETURN_IF_ERROR(evaluate_now(r, 0, summary, console));
 

@@ -38,6 +38,50 @@ TEST_CASE("backward accumulates gradients through shared subexpressions") {
   CHECK_FALSE(xw.has_grad());
 }
 
+TEST_CASE("the gradient-ready hook names each leaf once, after its last contribution, earliest layer last") {
+  current_tape().clear();
+  // A chain: h1 = a*x, h2 = h1 + b, h3 = h2*c, y = h3 + a (a is used first and last).
+  // The walk runs the entries in reverse: c is final after the third entry, b after the second,
+  // a and x only after the first (a's earlier use), though a gets a contribution at the start.
+  Variable x = leaf({1, 2}, {2}, "x"), a = leaf({3, 4}, {2}, "a"), b = leaf({5, 6}, {2}, "b");
+  Variable c = leaf({7, 8}, {2}, "c"), unused = leaf({9, 9}, {2}, "unused");
+  Variable h1 = value_or_die(mul(a, x));
+  Variable h2 = value_or_die(add(h1, b));
+  Variable h3 = value_or_die(mul(h2, c));
+  Variable y = value_or_die(add(h3, a));
+  Variable later = value_or_die(mul(unused, x));  // after the loss: not part of its backward
+  std::vector<std::string> order;
+  std::vector<std::vector<double>> at_ready;
+  auto hook = [&](const Variable& v) -> Status {
+    order.push_back(v.name());
+    at_ready.push_back(v.grad().to_vector<double>());
+    return absl::OkStatus();
+  };
+  REQUIRE(backward(y, Tensor::full({2}, 1.0, DType::kF64), hook).ok());
+  CHECK(order == std::vector<std::string>{"c", "b", "a", "x"});
+  REQUIRE(at_ready.size() == 4);
+  // What each leaf held when named is its final gradient.
+  CHECK(at_ready[0] == c.grad().to_vector<double>());
+  CHECK(at_ready[1] == b.grad().to_vector<double>());
+  CHECK(at_ready[2] == a.grad().to_vector<double>());
+  CHECK(a.grad().to_vector<double>() == std::vector<double>{1 + 7 * 1, 1 + 8 * 2});  // 1 + c*x
+  CHECK(at_ready[3] == x.grad().to_vector<double>());
+  CHECK_FALSE(unused.has_grad());
+  (void)later;
+
+  // An error from the hook stops the backward with that error.
+  Variable z = value_or_die(mul(a, b));
+  Variable w = value_or_die(mul(z, c));
+  int calls = 0;
+  const Status stopped = backward(w, Tensor::full({2}, 1.0, DType::kF64), [&](const Variable&) -> Status {
+    ++calls;
+    return absl::AbortedError("stop here");
+  });
+  CHECK(stopped.message() == "stop here");
+  CHECK(calls == 1);
+  CHECK(current_tape().size() == 0);
+}
+
 TEST_CASE("retain_grad keeps an intermediate's gradient") {
   current_tape().clear();
   Variable x = leaf({1, 2}, {2});

@@ -2,7 +2,8 @@
 //  - 2 ranks (2 rows each) give the losses and weights of 1 rank (4 rows), within rounding;
 //  - with the batch-level auxiliary losses on, 2 ranks equal 1 rank accumulating the same halves;
 //  - a checkpoint written by 2 ranks resumes on 1 and on 4; ZeRO-1 gives the same bits as plain
-//    data parallelism and its checkpoints hold the full optimizer state;
+//    data parallelism and its checkpoints hold the full optimizer state; so does overlapping the
+//    all-reduces with the backward;
 //  - a rank that dies or hangs stops the others with a message, within a timeout; a signal to one
 //    rank stops all of them with a checkpoint.
 //
@@ -186,6 +187,29 @@ TEST_SUITE("e2e") {
     // The full state: every parameter's m and v (a rank's share alone would fail this load).
     const CommandResult single = run_mone("train --resume " + dir.file("zero") + " --steps 13");
     CHECK_MESSAGE(single.exit_code == 0, single.output);
+  }
+
+  TEST_CASE("all-reduces overlapped with the backward: the same bits, with accumulation and many buckets") {
+    if (!mpi_available()) return;
+    ScratchDir dir;
+    const std::string spec = tiny_setup(dir);
+    // 1 KiB buckets: dozens of them, started in the backward as their gradients become final; two
+    // micro-batches: only the second backward hands its gradients over.
+    const std::string common = " --set grad_bucket_mb=0.001 --set grad_accum_steps=2 --steps 6";
+    const CommandResult after =
+        mpirun_mone(2, "train --config " + spec + common + " --run-dir " + dir.file("after"));
+    REQUIRE_MESSAGE(after.exit_code == 0, after.output);
+    CHECK(after.output.find("during the backward") == std::string::npos);  // MPI's default: after it
+    const CommandResult during = mpirun_mone(
+        2, "train --config " + spec + common + " --set overlap_grad_reduce=true --run-dir " + dir.file("during"));
+    REQUIRE_MESSAGE(during.exit_code == 0, during.output);
+    CHECK(during.output.find("gradient buckets all-reduced during the backward") != std::string::npos);
+    for (const char* file : {"step_00000006/model.safetensors", "step_00000006/optimizer.safetensors"}) {
+      INFO(file);
+      const std::string a = read_text(dir.file(std::string("after/") + file));
+      CHECK(!a.empty());
+      CHECK(a == read_text(dir.file(std::string("during/") + file)));
+    }
   }
 
   TEST_CASE("a batch that does not split over the ranks is refused, naming both numbers") {
