@@ -27,7 +27,7 @@ namespace {
 struct EvalCommandFlags {
   EvalFlags eval;
   std::string grads_out;
-  std::string device = "cpu", precision = "f32";
+  std::string precision = "f32";
   bool json = false;
 };
 
@@ -62,14 +62,8 @@ Status write_grads(const std::string& path, const models::ParameterList& params,
 Status run_eval(EvalCommandFlags& f) {
   const bool grads = !f.grads_out.empty();
   if (grads) MONE_RETURN_IF_ERROR(prepare_output_file(f.grads_out));
-  if (f.device == "cuda" && f.eval.dtype != "f32") {
-    return absl::InvalidArgumentError(absl::StrCat("--dtype ", f.eval.dtype, " with --device cuda: the CUDA kernels ",
-                                                   "compute in f32 and bf16; use --dtype f32 (or --device cpu)"));
-  }
-  MONE_ASSIGN_OR_RETURN(const Device device, train::parse_device(f.device));
   MONE_ASSIGN_OR_RETURN(const proto::TrainSpec::Precision precision, train::parse_precision(f.precision));
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, open_eval_input(f.eval));
-  MONE_RETURN_IF_ERROR(input.model().to(device));
   // f32 leaves the model in its own dtype (f32, or f64 under --dtype f64); bf16 is mixed precision.
   if (precision == proto::TrainSpec::BF16) {
     MONE_RETURN_IF_ERROR(input.model().set_compute_dtype(train::compute_dtype(precision)));
@@ -122,9 +116,6 @@ void add_eval_command(CLI::App& app) {
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the evaluation (default f32)");
   cmd->add_option("--grads-out", f->grads_out,
                   "Also write d(total loss)/d(parameter), averaged over the batches, as safetensors (in the dtype; folder created)");
-  cmd->add_option("--device", f->device, "cpu or cuda (the gradients of --grads-out come back to the host)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
   cmd->add_option("--precision", f->precision, "f32, or bf16 mixed precision (cuda only)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();

@@ -24,11 +24,17 @@ void add_eval_flags(CLI::App* cmd, EvalFlags& f, const std::string& dtype_help) 
   cmd->add_option("--threads", f.threads, "OpenMP and BLAS threads (0: every core)")
       ->check(at_least(0))
       ->capture_default_str();
+  cmd->add_option("--device", f.device, "cpu or cuda (f32 only; what the command reads comes back to the host)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
 }
 
 StatusOr<research::EvalInput> open_eval_input(EvalFlags& f) {
   train::set_num_threads(f.threads);
   MONE_ASSIGN_OR_RETURN(f.input.dtype, research::parse_model_dtype(f.dtype, "--dtype"));
+  // Refused before the device is looked for, so the reason is the same with a GPU or without.
+  MONE_RETURN_IF_ERROR(research::check_device_dtype(f.device == "cuda", f.input.dtype));
+  MONE_ASSIGN_OR_RETURN(f.input.device, train::parse_device(f.device));
   MONE_ASSIGN_OR_RETURN(research::EvalInput input, research::EvalInput::open(f.input));
   if (!input.note().empty()) std::fprintf(stderr, "note: %s\n", input.note().c_str());
   return input;

@@ -133,4 +133,14 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
+// to_vector of a tensor on any device: one on a GPU is copied to the host first (a synchronising
+// device-to-host copy). For tools that read what a model computed (research/); the training path
+// reads nothing back.
+template <typename T>
+StatusOr<std::vector<T>> host_vector(const Tensor& t) {
+  if (t.device().is_cpu()) return t.to_vector<T>();
+  MONE_ASSIGN_OR_RETURN(const Tensor host, t.to(Device::cpu()));
+  return host.to_vector<T>();
+}
+
 }  // namespace mone

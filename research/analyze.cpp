@@ -54,7 +54,7 @@ Status add_layer(const LayerSelections& s, const Tensor& x, const Tensor& w_up, 
       MONE_ASSIGN_OR_RETURN(Tensor rows, x.slice(0, r0, r1));
       MONE_ASSIGN_OR_RETURN(Tensor w, expert_slice(w_up, e));
       MONE_ASSIGN_OR_RETURN(Tensor u, ops::matmul(rows, w, false, true));  // x W_upᵀ
-      up = u.to_vector<double>();
+      MONE_ASSIGN_OR_RETURN(up, host_vector<double>(u));
     }
     std::vector<double> score(D);
     for (int64_t r = r0; r < r1; ++r) {

@@ -41,15 +41,23 @@ StatusOr<proto::ModelSpec::NeuronSelector> parse_neuron_selector(const std::stri
   return absl::InvalidArgumentError(absl::StrCat(flag, " ", text, ": expected one of ", choices));
 }
 
+Status check_device_dtype(bool cuda, DType dtype) {
+  if (!cuda || dtype == DType::kF32) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--dtype ", dtype_name(dtype), " with --device cuda: the CUDA kernels ",
+                                                 "compute in f32 and bf16; use --dtype f32 (or --device cpu)"));
+}
+
 StatusOr<EvalInput> EvalInput::open(const EvalInputOptions& o) {
   if (o.dtype != DType::kF32 && o.dtype != DType::kF64) {
     return absl::InvalidArgumentError(absl::StrCat("models evaluate in f32 or f64, not ", dtype_name(o.dtype)));
   }
+  MONE_RETURN_IF_ERROR(check_device_dtype(!o.device.is_cpu(), o.dtype));
   std::string dir;
   train::ModelLoadOptions load;
   load.dtype = o.dtype;
   MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model,
                         train::load_model_from_checkpoint(o.checkpoint, &dir, load));
+  MONE_RETURN_IF_ERROR(model->to(o.device));
   const proto::ModelSpec& spec = model->spec();
   const std::optional<Trained> trained = read_trained(dir);
   const int64_t B = o.batch_size > 0 ? o.batch_size : trained ? trained->spec.batch_size() : 8;
@@ -100,7 +108,9 @@ StatusOr<std::unique_ptr<models::Transformer>> EvalInput::load_variant(
   train::ModelLoadOptions load;
   load.dtype = options_.dtype;
   load.edit_spec = edit;
-  return train::load_model_from_checkpoint(dir_, nullptr, load);
+  MONE_ASSIGN_OR_RETURN(std::unique_ptr<models::Transformer> model, train::load_model_from_checkpoint(dir_, nullptr, load));
+  MONE_RETURN_IF_ERROR(model->to(options_.device));
+  return model;
 }
 
 }  // namespace mone::research

@@ -1,7 +1,9 @@
 // What every command that evaluates a checkpoint opens (mone eval, gradstudy, analyze, sparsify):
 // the checkpoint's model in the dtype asked for, its spec, and the evaluation batches in llm.c's
 // order (train/data/eval_reader.h), sized as the checkpoint was trained. Commands opened with the
-// same options see the same batches, so their numbers compare exactly.
+// same options see the same batches, so their numbers compare exactly. The model lives on the
+// options' device; the batches are host tensors (the model's forward moves them), and the tools
+// read what they need back with host_vector (core/tensor.h).
 //
 // Shape letters: B batch, T sequence.
 #pragma once
@@ -27,7 +29,12 @@ struct EvalInputOptions {
   int64_t seq_len = 0;            // T; 0: as trained, else max_position_embeddings
   int64_t batches = 0;            // batches to use, at most the data's full batches; 0: all of them
   DType dtype = DType::kF32;      // the model's dtype (f32 or f64; the checkpoint's f32 weights are converted)
+  Device device;                  // where the model (and each variant) lives; f32 only on a GPU
 };
+
+// A model on a GPU evaluates in f32 only (the CUDA kernels compute in f32 and bf16): an error
+// naming --dtype and --device otherwise.
+Status check_device_dtype(bool cuda, DType dtype);
 
 // "f32" -> kF32, "f64" -> kF64; anything else is an error naming `flag`.
 StatusOr<DType> parse_model_dtype(const std::string& text, const std::string& flag);

@@ -37,9 +37,9 @@ struct PassRun {
 Status add_mass(const models::FfnCapture& c, const Tensor& idx_t, const Tensor& w_up, const Tensor& w_down, Pass pass,
                 LayerMass& m) {
   if (!c.y.has_grad()) return absl::OkStatus();  // no gradient reached the experts' output
-  const std::vector<int64_t> offsets = c.offsets.to_vector<int64_t>();
-  const std::vector<int32_t> idx = idx_t.to_vector<int32_t>();
-  const std::vector<double> g = c.g.to_vector<double>();
+  MONE_ASSIGN_OR_RETURN(const std::vector<int64_t> offsets, host_vector<int64_t>(c.offsets));
+  MONE_ASSIGN_OR_RETURN(const std::vector<int32_t> idx, host_vector<int32_t>(idx_t));
+  MONE_ASSIGN_OR_RETURN(const std::vector<double> g, host_vector<double>(c.g));
   const int64_t D = c.g.size(1), K = idx_t.size(1);
   std::vector<char> selected(D);
   for (size_t e = 0; e + 1 < offsets.size(); ++e) {
@@ -51,7 +51,8 @@ Status add_mass(const models::FfnCapture& c, const Tensor& idx_t, const Tensor& 
     MONE_ASSIGN_OR_RETURN(Tensor wd, expert_slice(w_down, static_cast<int64_t>(e)));
     MONE_ASSIGN_OR_RETURN(Tensor u_t, ops::matmul(x, wu, false, true));  // U = x W_upᵀ   [T_e, D]
     MONE_ASSIGN_OR_RETURN(Tensor dh_t, ops::matmul(dy, wd));             // dH = dy W_down [T_e, D]
-    const std::vector<double> u = u_t.to_vector<double>(), dh = dh_t.to_vector<double>();
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> u, host_vector<double>(u_t));
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> dh, host_vector<double>(dh_t));
     for (int64_t r = r0; r < r1; ++r) {
       std::fill(selected.begin(), selected.end(), 0);
       for (int64_t k = 0; k < K; ++k) {  // used slots only: ABS_GATE_THRESHOLD's spare slots have G = 0
@@ -89,7 +90,8 @@ Status run_pass(const EvalInput& input, const GradstudyOptions& o, Pass pass, co
     MONE_ASSIGN_OR_RETURN(EvalInput::Batch b, input.batch(j));
     MONE_ASSIGN_OR_RETURN(models::ModelOutput out, run.model->forward(b.ids, b.targets, nullptr, true));
     const autograd::Variable& loss = o.ce_only ? out.ce : out.loss;
-    run.loss += loss.value().item() / static_cast<double>(n);
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> value, host_vector<double>(loss.value()));
+    run.loss += value[0] / static_cast<double>(n);
     MONE_RETURN_IF_ERROR(train::backward_mean(loss, n));
     if (selections) selections->emplace_back();
     size_t routed = 0;
@@ -221,14 +223,17 @@ StatusOr<GradstudyResult> run_gradstudy(const EvalInput& input, const GradstudyO
   const models::ParameterList& ph = runs[kHardPass].model->parameters();
   const models::ParameterList& ps = runs[kStraightThroughPass].model->parameters();
   const models::ParameterList& pd = runs[kDensePass].model->parameters();
-  auto values = [](const autograd::Variable& v) {
-    return v.has_grad() ? v.grad().to_vector<double>() : std::vector<double>(v.value().numel(), 0.0);
+  auto values = [](const autograd::Variable& v) -> StatusOr<std::vector<double>> {
+    if (!v.has_grad()) return std::vector<double>(v.value().numel(), 0.0);
+    return host_vector<double>(v.grad());
   };
   for (size_t i = 0; i < ph.size(); ++i) {
     const auto key = parameter_group(ph[i].name);
     if (!dots.count(key)) order.push_back(key);
     Dots& t = dots[key];
-    const std::vector<double> h = values(ph[i].param), st = values(ps[i].param), d = values(pd[i].param);
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> h, values(ph[i].param));
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> st, values(ps[i].param));
+    MONE_ASSIGN_OR_RETURN(const std::vector<double> d, values(pd[i].param));
     for (size_t k = 0; k < h.size(); ++k) {
       t.hh += h[k] * h[k], t.ss += st[k] * st[k], t.dd += d[k] * d[k];
       t.hs += h[k] * st[k], t.hd += h[k] * d[k], t.sd += st[k] * d[k];

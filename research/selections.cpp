@@ -16,10 +16,13 @@ StatusOr<LayerSelections> read_selections(const models::FfnCapture& c, int64_t k
   s.experts = c.offsets.numel() - 1;
   s.width = c.g.size(1);
   s.kept = c.idx.size(1);
-  s.offsets = c.offsets.to_vector<int64_t>();
-  for (int64_t pair : c.order.to_vector<int64_t>()) s.token.push_back(pair / k);
-  s.idx = c.idx.to_vector<int32_t>();
-  if (with_g) s.g = c.g.to_vector<double>();
+  MONE_ASSIGN_OR_RETURN(s.offsets, host_vector<int64_t>(c.offsets));
+  MONE_ASSIGN_OR_RETURN(const std::vector<int64_t> order, host_vector<int64_t>(c.order));
+  for (int64_t pair : order) s.token.push_back(pair / k);
+  MONE_ASSIGN_OR_RETURN(s.idx, host_vector<int32_t>(c.idx));
+  if (with_g) {
+    MONE_ASSIGN_OR_RETURN(s.g, host_vector<double>(c.g));
+  }
   return s;
 }
 

@@ -127,7 +127,7 @@ for line in "${settings[@]}"; do
       "${set_flags[@]}" > "$run.train.log" 2>&1 || { tail -20 "$run.train.log" >&2; exit 1; }
     mv "$run.train.log" "$run/train.log"
     tail -1 "$run/train.log"
-    evalflags=(--checkpoint "$run" --data "$data/shards" --batches "$eval_batches" --threads "$threads")
+    evalflags=(--checkpoint "$run" --data "$data/shards" --batches "$eval_batches" --threads "$threads" --device "$device")
     "$mone" analyze "${evalflags[@]}" --out "$run/analysis" > "$run/analysis.txt"
     if [[ "$changes" == *ffn_type=MOE* ]]; then
       "$mone" sparsify "${evalflags[@]}" --keep 1,0.8,0.6,0.4,0.2,0.1,0.05 --out "$run/sparsify" > "$run/sparsify.txt"

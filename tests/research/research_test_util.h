@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "research/eval_input.h"
 #include "tests/train/trainer_test_util.h"
 #include "tests/xml_check.h"
 
@@ -36,6 +37,20 @@ inline const std::string& tiny_run(const std::string& ffn, const std::string& ex
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   }
   return dir->path();
+}
+
+// The first `batches` validation batches of a tiny_run directory, its model in `dtype` on `device`.
+inline research::EvalInput open_tiny_input(const std::string& dir, int64_t batches, DType dtype = DType::kF32,
+                                           Device device = Device::cpu()) {
+  research::EvalInputOptions o;
+  o.checkpoint = dir + "/run";
+  o.data = {dir + "/data"};
+  o.batches = batches;
+  o.dtype = dtype;
+  o.device = device;
+  StatusOr<research::EvalInput> input = research::EvalInput::open(o);
+  REQUIRE_MESSAGE(input.ok(), input.status().message());
+  return std::move(*input);
 }
 
 // Runs `mone ARGS` and parses its stdout as one JSON object.

@@ -16,16 +16,7 @@ using namespace mone::research_testing;
 
 namespace {
 
-research::EvalInput open(const std::string& dir, DType dtype) {
-  research::EvalInputOptions o;
-  o.checkpoint = dir + "/run";
-  o.data = {dir + "/data"};
-  o.batches = 4;
-  o.dtype = dtype;
-  auto input = research::EvalInput::open(o);
-  REQUIRE_MESSAGE(input.ok(), input.status().message());
-  return std::move(*input);
-}
+research::EvalInput open(const std::string& dir, DType dtype) { return open_tiny_input(dir, 4, dtype); }
 
 bool same_selections(const models::ModelOutput& a, const models::ModelOutput& b) {
   for (size_t l = 0; l < a.layers.size(); ++l) {
