@@ -1,11 +1,13 @@
 // The NCCL communicator with one rank (one GPU): every collective goes through NCCL's stream and
-// the polling with a timeout, and leaves the data as it is. Without NCCL or without a GPU, opening
+// the polling with a timeout, and leaves the data as it is; a started all-reduce runs after the
+// work queued before it. Without NCCL or without a GPU, opening
 // it is a clear error, checked here.
 #include <doctest/doctest.h>
 
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "ops/elementwise.h"
 
 using namespace mone;
 
@@ -42,6 +44,21 @@ TEST_CASE("nccl: one rank: all-reduce, broadcast, barrier, all-to-all and a buck
   Tensor gs = value_or_die(send.to(Device::cuda())), gr = value_or_die(Tensor::zeros({1, 4}).to(Device::cuda()));
   REQUIRE(comm.all_to_all(gs, gr).ok());
   CHECK(value_or_die(gr.to(Device::cpu())).to_vector<float>() == send.to_vector<float>());
+  // A started all-reduce runs after the work queued before it (here the scaling that writes its
+  // buffer) and holds the sum once waited for.
+  {
+    Tensor x = value_or_die(randn({1 << 16}, DType::kF32, gen).to(Device::cuda()));
+    Tensor doubled = value_or_die(ops::scale(x, 2.0));
+    auto pending = comm.start_all_reduce_sum(doubled);
+    REQUIRE_MESSAGE(pending.ok(), pending.status().ToString());
+    REQUIRE((*pending)->wait().ok());
+    CHECK(value_or_die((*pending)->poll()));
+    const std::vector<double> host = value_or_die(x.to(Device::cpu())).to_vector<double>();
+    const std::vector<double> sum = value_or_die(doubled.to(Device::cpu())).to_vector<double>();
+    bool same = true;
+    for (size_t i = 0; i < host.size(); ++i) same = same && sum[i] == 2 * host[i];
+    CHECK(same);
+  }
   // CPU tensors belong to MPI.
   CHECK(std::string(comm.all_reduce_sum(Tensor::zeros({2})).message()).find("wrong device") != std::string::npos);
 }
