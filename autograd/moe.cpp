@@ -100,10 +100,12 @@ StatusOr<Variable> combine(const Variable& y_perm, const Variable& weights, cons
 }
 
 StatusOr<MoneFfnOutput> mone_ffn(const Variable& x, const Tensor& offsets, const Variable& w_gate,
-                                 const Variable& w_up, const Variable& w_down, const ops::MoneFfnConfig& config) {
+                                 const Variable& w_up, const Variable& w_down, const ops::MoneFfnConfig& config_in) {
+  ops::MoneFfnConfig config = config_in;  // AUTO picks for forward + backward when one will follow
+  config.backward_follows = Tape::should_record({x, w_gate, w_up, w_down});
   MONE_ASSIGN_OR_RETURN(ops::MoneFfnForward f, ops::mone_ffn_forward(x.value(), offsets, w_gate.value(),
                                                                      w_up.value(), w_down.value(), config));
-  MoneFfnOutput out{Variable(f.y), Variable(f.g), f.idx};
+  MoneFfnOutput out{Variable(f.y), Variable(f.g), f.idx, f.strategy};
   f.y = Tensor();
   record("mone_ffn", {x, w_gate, w_up, w_down}, {out.y, out.g},
          MoneFfnSaved{x.value(), offsets, w_gate.value(), w_up.value(), w_down.value(), std::move(f)},

@@ -39,10 +39,13 @@ struct MoneFfnOutput {
   Variable y;  // [R, d]
   Variable g;  // [R, D], G = act(W_gate x): the neuron-balance loss depends on it
   Tensor idx;  // [R, K_N] i32, the selected neurons (no gradient)
+  ops::MoneStrategy strategy = ops::MoneStrategy::kMaskedDense;  // what ran (config's, or kAuto's pick)
 };
 // Every expert's rows x [R, d] grouped by offsets [E + 1] (w_gate, w_up [E, D, d], w_down [E, d, D]),
 // or one expert over all rows (offsets undefined, weights [D, d], [D, d], [d, D]). The backward
-// takes gradients of y and of g (either may be absent).
+// takes gradients of y and of g (either may be absent). Under kAuto the pick is for forward and
+// backward when this call records (config.backward_follows is set here), for the forward alone
+// otherwise (evaluation, generation).
 StatusOr<MoneFfnOutput> mone_ffn(const Variable& x, const Tensor& offsets, const Variable& w_gate,
                                  const Variable& w_up, const Variable& w_down, const ops::MoneFfnConfig& config);
 

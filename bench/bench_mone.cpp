@@ -2,7 +2,9 @@
 //   1. masked-dense vs gathered at K_N / D in {1/8, 1/4, 1/2}, for a prefill-sized segment
 //      (T_e = 256) and for decode (T_e = 1);
 //   2. MoNE (K_N = D/4) vs MoE (K_N = D, the plain SwiGLU expert) at equal total parameters
-//      (the same d, D and weights).
+//      (the same d, D and weights);
+//   3. the gathered down projection, W_down's selected columns read in place against a transposed
+//      copy made per call, by T_e (where ops/cpu/mone_ffn.cpp switches from one to the other).
 //
 //   mone_bench_mone [--runs N] [--tokens T] [--d d] [--D D]
 //     defaults: at least 9 timed runs after 2 warmups (more for short calls), T_e in {256, 1}, d = 512, D = 1024
@@ -25,6 +27,7 @@
 
 #include "bench/bench_util.h"
 #include "core/rng.h"
+#include "ops/cpu/gathered.h"
 #include "ops/mone_ffn.h"
 
 using namespace mone;
@@ -116,6 +119,38 @@ bool parse(int argc, char** argv, Options& o) {
   return true;
 }
 
+// The gathered down projection of T_e rows, y_t = Σ_k h_tk W_down[:, I_tk], as up_down_gathered
+// computes it: W_down's columns read in place, or rows of a transposed copy made first.
+struct DownProjection {
+  int64_t rows, k_n, d, D;
+  std::vector<float> w_down, h, y, w_down_t;
+  std::vector<int32_t> ids;
+
+  DownProjection(int64_t rows_, int64_t k_n_, int64_t d_, int64_t D_)
+      : rows(rows_), k_n(k_n_), d(d_), D(D_), w_down(d_ * D_), h(rows_ * k_n_), y(rows_ * d_), w_down_t(d_ * D_) {
+    Generator gen(7);
+    w_down = randn({d, D}, DType::kF32, gen).to_vector<float>();
+    h = randn({rows, k_n}, DType::kF32, gen).to_vector<float>();
+    std::vector<int32_t> all(D);
+    for (int64_t t = 0; t < rows; ++t) {  // K_N distinct neurons per row, ascending, as the top-k gives them
+      for (int64_t j = 0; j < D; ++j) all[j] = static_cast<int32_t>((j * 7919 + t * 104729) % D);
+      std::sort(all.begin(), all.begin() + k_n);
+      ids.insert(ids.end(), all.begin(), all.begin() + k_n);
+    }
+  }
+  void run(bool in_place) {
+    if (!in_place) ops::cpu::transpose(w_down.data(), d, D, w_down_t.data());
+    for (int64_t t = 0; t < rows; ++t) {
+      const int32_t* sel = ids.data() + t * k_n;
+      if (in_place) {
+        ops::cpu::gather_columns_axpy(w_down.data(), d, D, sel, h.data() + t * k_n, k_n, y.data() + t * d);
+      } else {
+        ops::cpu::gather_axpy(w_down_t.data(), sel, h.data() + t * k_n, k_n, d, y.data() + t * d);
+      }
+    }
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +216,20 @@ int main(int argc, char** argv) {
                   backward ? "fwd+bwd" : "fwd", moe_ms, ms[0], ms[1], best / moe_ms);
       std::fflush(stdout);
     }
+  }
+
+  std::printf("\n### Gathered down projection: transposed-copy time / in-place time (> 1: in place is faster)\n\n");
+  std::printf("| T_e | 1/8 | 1/4 | 1/2 | T_e K_N / D at 1/8, 1/4, 1/2 |\n");
+  std::printf("|---:|---:|---:|---:|---|\n");
+  for (int64_t tokens : {1, 2, 4, 8, 16, 32}) {
+    std::printf("| %ld |", static_cast<long>(tokens));
+    for (int64_t div : {8, 4, 2}) {
+      DownProjection dp(tokens, o.d_expert / div, o.d, o.d_expert);
+      auto [copy, in_place] = compare_ms(o.runs, [&] { dp.run(false); }, [&] { dp.run(true); });
+      std::printf(" %.2f |", copy / in_place);
+      std::fflush(stdout);
+    }
+    std::printf(" %g, %g, %g |\n", tokens / 8.0, tokens / 4.0, tokens / 2.0);
   }
 
   std::printf("\n### Decode (T_e = 1) forward with cold caches (weights read from DRAM)\n\n");

@@ -59,15 +59,17 @@ Status check_cuda_selector(const char* op, const MoneFfnConfig& c) {
 // The config with the strategy this call runs: kAuto's pick, and masked-dense at K_N = D.
 MoneFfnConfig resolved(const MoneFfnConfig& c, const cpu::MoneDims& dims) {
   MoneFfnConfig r = c;
-  if (r.strategy == MoneStrategy::kAuto) r.strategy = pick_mone_strategy(dims.rows, dims.experts, dims.D, dims.k_n);
+  if (r.strategy == MoneStrategy::kAuto) {
+    r.strategy = pick_mone_strategy(dims.rows, dims.experts, dims.D, dims.k_n, c.backward_follows);
+  }
   if (dims.k_n >= dims.D) r.strategy = MoneStrategy::kMaskedDense;
   return r;
 }
 
 }  // namespace
 
-MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n) {
-  if (k_n >= D) return MoneStrategy::kMaskedDense;
+MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n, bool backward_follows) {
+  if (k_n >= D || backward_follows) return MoneStrategy::kMaskedDense;
   const int64_t segment_rows_max = 8 * k_n <= D ? 16 : 4 * k_n <= D ? 4 : 0;  // mean rows per expert
   return rows <= segment_rows_max * std::max<int64_t>(experts, 1) ? MoneStrategy::kGathered
                                                                   : MoneStrategy::kMaskedDense;

@@ -66,20 +66,25 @@ struct MoneFfnConfig {
   MoneStrategy strategy = MoneStrategy::kMaskedDense;  // kAuto: pick_mone_strategy per call
   TopkBackward estimator = TopkBackward::kHard;    // read by the backward only
   NeuronSelector selector = NeuronSelector::kAbsGate;  // CUDA: kAbsGate only
+  // kAuto: a backward will follow this forward (training; autograd sets it when it records), so
+  // the pick is for forward + backward. The backward must get the same config.
+  bool backward_follows = false;
 };
 
 // The strategy MoneStrategy::kAuto runs for `rows` routed rows over `experts` experts of width D
 // keeping k_n neurons. From the crossover measured on the CPU (docs/PERF.md, "Crossover"): the
-// gathered kernels win where segments are short and K_N/D is small (decode, tiny batches), the
-// GEMMs of masked-dense everywhere else (training above all):
+// gathered forward wins where segments are short and K_N/D is small (decode, tiny batches); with
+// a backward the GEMMs of masked-dense win at every segment up to 64 rows (the gathered backward
+// transposes two [D, d] matrices per expert), so training runs masked-dense:
 //   K_N = D                                  masked-dense (nothing to gather)
+//   backward_follows                         masked-dense
 //   K_N/D <= 1/8 and rows/experts <= 16      gathered
 //   K_N/D <= 1/4 and rows/experts <= 4       gathered
 //   otherwise                                masked-dense
 // rows/experts is the mean segment, known from the shapes: the pick reads no offsets, so the
-// forward and the backward of one call pick the same. CUDA uses the same rule until a GPU measures
-// its own crossover (bench_cuda).
-MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n);
+// forward and the backward of one call (same config) pick the same. CUDA uses the same rule until
+// a GPU measures its own crossover (bench_cuda).
+MoneStrategy pick_mone_strategy(int64_t rows, int64_t experts, int64_t D, int64_t k_n, bool backward_follows = false);
 
 // "abs_gate", "signed_gate", "abs_gate_times_up", "abs_gate_threshold": the spec's and the CLI's names.
 const char* neuron_selector_name(NeuronSelector selector);

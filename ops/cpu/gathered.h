@@ -21,6 +21,15 @@ void gather_dot(const T* rows, const int32_t* ids, int64_t n, const T* v, int64_
 template <typename T>
 void gather_axpy(const T* rows, const int32_t* ids, const T* coef, int64_t n, int64_t d, T* out);
 
+// out[r] = Σ_{i<n} coef[i] · mat[r, ids[i]]  for r < rows  (mat [rows, cols], out [rows],
+// overwritten): gather_axpy over the columns of mat, read in place. Each out[r] is summed in
+// order of i with the same operations as gather_axpy(transpose of mat, ...)[r], so the two give
+// the same bits; this one skips the transpose (reading and writing all of mat), which is what
+// costs at a few rows per expert (decode). Needs cols <= 2^28.
+template <typename T>
+void gather_columns_axpy(const T* mat, int64_t rows, int64_t cols, const int32_t* ids, const T* coef, int64_t n,
+                         T* out);
+
 // out [cols, rows] = in [rows, cols]ᵀ.
 template <typename T>
 void transpose(const T* in, int64_t rows, int64_t cols, T* out);

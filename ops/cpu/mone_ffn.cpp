@@ -34,6 +34,10 @@ using cpu_memory::Scratch;
 // Loops over fewer multiply-adds than this run on one thread: below it, waking the OpenMP team
 // costs more than it saves (and much more on a busy machine).
 constexpr int64_t kParallelWork = int64_t{1} << 18;
+// The gathered down projection reads W_down's selected columns in place while T_e · K_N <= this
+// times D, and from a transposed copy above (bench_mone's "Gathered down projection": the two
+// break even at about 2, the copy is up to 14× slower at decode; docs/PERF.md).
+constexpr int64_t kGatheredInPlace = 2;
 
 // One expert's segment.
 struct Segment {
@@ -159,19 +163,27 @@ void up_down_masked_dense(const T* x, const T* w_up, const T* w_down, const T* g
   linear<T>(buf.data(), w_down, s.tokens, D, s.d, y);
 }
 
-// Gathered: u_k = W_up[I_k, :] · x_t, then y_t = Σ_k h_k W_downᵀ[I_k, :].
+// Gathered: u_k = W_up[I_k, :] · x_t, then y_t = Σ_k h_k W_downᵀ[I_k, :]. W_down is [d, D], so the
+// selected neurons are columns: for a few rows (decode) they are read in place, otherwise from a
+// transposed copy made once per call (contiguous rows, but the copy reads and writes all of
+// W_down). Both give the same bits (ops/cpu/gathered.h).
 template <typename T>
 void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, Segment s, T* y,
                       T* u, T* h) {
   const int64_t d = s.d, D = s.D, k_n = s.k_n;
-  Scratch<T> w_down_t(D * d);
-  transpose(w_down, d, D, w_down_t.data());
+  const bool in_place = s.tokens * k_n <= kGatheredInPlace * D;
+  Scratch<T> w_down_t(in_place ? 0 : D * d);
+  if (!in_place) transpose(w_down, d, D, w_down_t.data());
 #pragma omp parallel for schedule(static) if (s.parallel(k_n * d))
   for (int64_t t = 0; t < s.tokens; ++t) {
     const int32_t* sel = idx + t * k_n;
     gather_dot(w_up, sel, k_n, x + t * d, d, u + t * k_n);
     for (int64_t k = 0; k < k_n; ++k) h[t * k_n + k] = g[t * D + sel[k]] * u[t * k_n + k];
-    gather_axpy(w_down_t.data(), sel, h + t * k_n, k_n, d, y + t * d);
+    if (in_place) {
+      gather_columns_axpy(w_down, d, D, sel, h + t * k_n, k_n, y + t * d);
+    } else {
+      gather_axpy(w_down_t.data(), sel, h + t * k_n, k_n, d, y + t * d);
+    }
   }
 }
 

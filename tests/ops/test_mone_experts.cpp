@@ -11,6 +11,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/gradcheck.h"
 #include "autograd/moe.h"
+#include "autograd/tape.h"
 #include "ops/moe_losses.h"
 #include "ops/mone_ffn.h"
 #include "tests/ops/moe_test_util.h"
@@ -241,6 +242,9 @@ TEST_CASE("pick_mone_strategy follows the measured crossover, and kAuto runs exa
   CHECK(pick_mone_strategy(16384 * 2, 16, 576, 72) == MoneStrategy::kMaskedDense);
   // One expert over all rows (a shared expert).
   CHECK(pick_mone_strategy(16, 1, 64, 8) == MoneStrategy::kGathered);
+  // With a backward to follow (training), masked-dense at any size.
+  CHECK(pick_mone_strategy(2, 64, 1024, 128, true) == MoneStrategy::kMaskedDense);
+  CHECK(pick_mone_strategy(16, 1, 64, 8, true) == MoneStrategy::kMaskedDense);
 
   // The op under kAuto runs the picked strategy (it says which) and gives its bits, forward and
   // backward, on a small-batch layer (gathered: 16 rows per expert) and a training-sized one
@@ -272,6 +276,33 @@ TEST_CASE("pick_mone_strategy follows the measured crossover, and kAuto runs exa
     CHECK(fo.strategy == other);
     CHECK(max_rel_diff(fa.y, fo.y) < 1e-12);
   }
+}
+
+TEST_CASE("autograd::mone_ffn under kAuto: gathered for a small forward alone, masked-dense when it records a backward") {
+  const int64_t d = 32, D = 64, k_n = D / 8;
+  const Layer l = draw_layer(29, {16, 0, 30, 18}, d, D);  // 16 rows per expert: the forward's gathered range
+  const ops::MoneFfnConfig c{k_n, Activation::kSilu, MoneStrategy::kAuto, TopkBackward::kHard};
+  autograd::current_tape().clear();
+  const autograd::Variable x(l.x, true), wg(l.w_gate, true), wu(l.w_up, true), wd(l.w_down, true);
+  {
+    autograd::NoGradGuard no_grad;  // evaluation
+    const auto out = value_or_die(autograd::mone_ffn(x, l.offsets, wg, wu, wd, c));
+    CHECK(out.strategy == MoneStrategy::kGathered);
+    CHECK(autograd::current_tape().size() == 0);
+  }
+  const auto out = value_or_die(autograd::mone_ffn(x, l.offsets, wg, wu, wd, c));  // training
+  CHECK(out.strategy == MoneStrategy::kMaskedDense);
+  CHECK(autograd::current_tape().size() == 1);
+  // Its backward runs masked-dense too: the gradients are masked-dense's, bit for bit.
+  Generator gen(31);
+  const Tensor dy = randn({l.rows(), d}, DType::kF64, gen);
+  REQUIRE(autograd::backward(out.y, dy).ok());
+  ops::MoneFfnConfig masked = c;
+  masked.strategy = MoneStrategy::kMaskedDense;
+  const auto f = value_or_die(ops::mone_ffn_forward(l.x, l.offsets, l.w_gate, l.w_up, l.w_down, masked));
+  const auto g = value_or_die(ops::mone_ffn_backward(dy, Tensor(), l.x, l.offsets, l.w_gate, l.w_up, l.w_down, f, masked));
+  CHECK(std::memcmp(wd.grad().raw_data(), g.grad_w_down.raw_data(), g.grad_w_down.nbytes()) == 0);
+  CHECK(std::memcmp(x.grad().raw_data(), g.grad_x.raw_data(), g.grad_x.nbytes()) == 0);
 }
 
 }  // TEST_SUITE("unit")
