@@ -74,8 +74,9 @@ struct MoneFfnConfig {
 // The strategy MoneStrategy::kAuto runs for `rows` routed rows over `experts` experts of width D
 // keeping k_n neurons. From the crossover measured on the CPU (docs/PERF.md, "Crossover"): the
 // gathered forward wins where segments are short and K_N/D is small (decode, tiny batches); with
-// a backward the GEMMs of masked-dense win at every segment up to 64 rows (the gathered backward
-// transposes two [D, d] matrices per expert), so training runs masked-dense:
+// a backward, masked-dense ties or wins at every segment up to 64 rows (at a few rows both are
+// bound by writing the dense weight gradients, above that its GEMMs win), so training runs
+// masked-dense:
 //   K_N = D                                  masked-dense (nothing to gather)
 //   backward_follows                         masked-dense
 //   K_N/D <= 1/8 and rows/experts <= 16      gathered

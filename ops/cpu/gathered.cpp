@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace mone::ops::cpu {
 
@@ -33,6 +34,8 @@ void gather_axpy_portable(const T* rows, const int32_t* ids, const T* coef, int6
 }
 
 // ---- AVX2 + FMA (float) --------------------------------------------------------------------
+// The scalar tails call std::fma, never `s += a * b`: whether a compiler contracts the latter into
+// an FMA is its choice, and the in-place and transposed paths must round alike.
 
 __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -61,10 +64,10 @@ __attribute__((target("avx2,fma"))) void gather_dot_avx2(const float* rows, cons
     }
     float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
     for (int64_t c = d8; c < d; ++c) {
-      s0 += r0[c] * v[c];
-      s1 += r1[c] * v[c];
-      s2 += r2[c] * v[c];
-      s3 += r3[c] * v[c];
+      s0 = std::fma(r0[c], v[c], s0);
+      s1 = std::fma(r1[c], v[c], s1);
+      s2 = std::fma(r2[c], v[c], s2);
+      s3 = std::fma(r3[c], v[c], s3);
     }
     out[i] = s0;
     out[i + 1] = s1;
@@ -76,7 +79,7 @@ __attribute__((target("avx2,fma"))) void gather_dot_avx2(const float* rows, cons
     __m256 acc = _mm256_setzero_ps();
     for (int64_t c = 0; c < d8; c += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(r + c), _mm256_loadu_ps(v + c), acc);
     float s = hsum(acc);
-    for (int64_t c = d8; c < d; ++c) s += r[c] * v[c];
+    for (int64_t c = d8; c < d; ++c) s = std::fma(r[c], v[c], s);
     out[i] = s;
   }
 }
@@ -128,7 +131,7 @@ __attribute__((target("avx2,fma"))) void gather_axpy_avx2(const float* rows, con
     for (int64_t i = 0; i < n; ++i) {
       const float* r = rows + static_cast<int64_t>(ids[i]) * d;
       const float a = coef[i];
-      for (int64_t c = c0; c < d; ++c) out[c] += a * r[c];
+      for (int64_t c = c0; c < d; ++c) out[c] = std::fma(a, r[c], out[c]);
     }
   }
 }
@@ -166,8 +169,40 @@ __attribute__((target("avx2,fma"))) void gather_columns_axpy_avx2(const float* m
     std::fill(out + r0, out + rows, 0.0f);
     for (int64_t i = 0; i < n; ++i) {
       const float a = coef[i];
-      for (int64_t r = r0; r < rows; ++r) out[r] += a * mat[r * cols + ids[i]];
+      for (int64_t r = r0; r < rows; ++r) out[r] = std::fma(a, mat[r * cols + ids[i]], out[r]);
     }
+  }
+}
+
+template <typename T>
+void gather_columns_dot_portable(const T* mat, int64_t rows, int64_t cols, const int32_t* ids, int64_t n, const T* v,
+                                 T* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T* col = mat + ids[i];
+    T s = T(0);
+    for (int64_t r = 0; r < rows; ++r) s += col[r * cols] * v[r];
+    out[i] = s;
+  }
+}
+
+// Per picked column, eight partial sums over rows r = lane mod 8 (one gather of eight rows of the
+// column per step), reduced by hsum, then the last rows mod 8: gather_dot_avx2's arithmetic on a
+// row of the transpose, step for step.
+__attribute__((target("avx2,fma"))) void gather_columns_dot_avx2(const float* mat, int64_t rows, int64_t cols,
+                                                                 const int32_t* ids, int64_t n, const float* v,
+                                                                 float* out) {
+  const int32_t c = static_cast<int32_t>(cols);
+  const __m256i lanes = _mm256_setr_epi32(0, c, 2 * c, 3 * c, 4 * c, 5 * c, 6 * c, 7 * c);
+  const int64_t r8 = rows / 8 * 8;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* col = mat + ids[i];
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t r = 0; r < r8; r += 8) {
+      acc = _mm256_fmadd_ps(_mm256_i32gather_ps(col + r * cols, lanes, 4), _mm256_loadu_ps(v + r), acc);
+    }
+    float s = hsum(acc);
+    for (int64_t r = r8; r < rows; ++r) s = std::fma(col[r * cols], v[r], s);
+    out[i] = s;
   }
 }
 
@@ -212,6 +247,19 @@ template <>
 void gather_columns_axpy<double>(const double* mat, int64_t rows, int64_t cols, const int32_t* ids,
                                  const double* coef, int64_t n, double* out) {
   gather_columns_axpy_portable(mat, rows, cols, ids, coef, n, out);
+}
+
+template <>
+void gather_columns_dot<float>(const float* mat, int64_t rows, int64_t cols, const int32_t* ids, int64_t n,
+                               const float* v, float* out) {
+  if (has_avx2_fma()) return gather_columns_dot_avx2(mat, rows, cols, ids, n, v, out);
+  gather_columns_dot_portable(mat, rows, cols, ids, n, v, out);
+}
+
+template <>
+void gather_columns_dot<double>(const double* mat, int64_t rows, int64_t cols, const int32_t* ids, int64_t n,
+                                const double* v, double* out) {
+  gather_columns_dot_portable(mat, rows, cols, ids, n, v, out);
 }
 
 template <typename T>

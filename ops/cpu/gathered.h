@@ -30,6 +30,12 @@ template <typename T>
 void gather_columns_axpy(const T* mat, int64_t rows, int64_t cols, const int32_t* ids, const T* coef, int64_t n,
                          T* out);
 
+// out[i] = mat[:, ids[i]] · v  for i < n  (mat [rows, cols], v [rows]): gather_dot over the
+// columns of mat, read in place, with the same operations (and bits) as gather_dot(transpose of
+// mat, ...). Needs cols <= 2^28.
+template <typename T>
+void gather_columns_dot(const T* mat, int64_t rows, int64_t cols, const int32_t* ids, int64_t n, const T* v, T* out);
+
 // out [cols, rows] = in [rows, cols]ᵀ.
 template <typename T>
 void transpose(const T* in, int64_t rows, int64_t cols, T* out);

@@ -34,9 +34,9 @@ using cpu_memory::Scratch;
 // Loops over fewer multiply-adds than this run on one thread: below it, waking the OpenMP team
 // costs more than it saves (and much more on a busy machine).
 constexpr int64_t kParallelWork = int64_t{1} << 18;
-// The gathered down projection reads W_down's selected columns in place while T_e · K_N <= this
-// times D, and from a transposed copy above (bench_mone's "Gathered down projection": the two
-// break even at about 2, the copy is up to 14× slower at decode; docs/PERF.md).
+// The gathered kernels read W_down's selected columns (and write dW_down's) in place while
+// T_e · K_N <= this times D, and through transposed copies above (bench_mone's "Gathered down
+// projection": the two break even at about 2, the copy is up to 14× slower at decode; PERF.md).
 constexpr int64_t kGatheredInPlace = 2;
 
 // One expert's segment.
@@ -265,13 +265,20 @@ void up_down_backward_gathered(const T* dy, const T* x, const T* w_up, const T* 
                                const int32_t* idx, const T* u, const T* h, Segment s, T* dG, T* grad_x,
                                T* grad_w_up, T* grad_w_down) {
   const int64_t tokens = s.tokens, d = s.d, D = s.D, k_n = s.k_n;
-  Scratch<T> w_down_t(D * d), du(tokens * k_n);
-  transpose(w_down, d, D, w_down_t.data());
+  // W_down's columns, and dW_down's, in place for a few rows, else through transposed copies (as
+  // in up_down_gathered; the same bits either way).
+  const bool in_place = tokens * k_n <= kGatheredInPlace * D;
+  Scratch<T> w_down_t(in_place ? 0 : D * d), du(tokens * k_n);
+  if (!in_place) transpose(w_down, d, D, w_down_t.data());
 #pragma omp parallel for schedule(static) if (s.parallel(2 * k_n * d))
   for (int64_t t = 0; t < tokens; ++t) {
     const int32_t* sel = idx + t * k_n;
     T* dh = du.data() + t * k_n;  // dh first, then du in place
-    gather_dot(w_down_t.data(), sel, k_n, dy + t * d, d, dh);
+    if (in_place) {
+      gather_columns_dot(w_down, d, D, sel, k_n, dy + t * d, dh);
+    } else {
+      gather_dot(w_down_t.data(), sel, k_n, dy + t * d, d, dh);
+    }
     for (int64_t k = 0; k < k_n; ++k) {
       const int64_t j = sel[k];
       dG[t * D + j] += dh[k] * u[t * k_n + k];
@@ -281,10 +288,22 @@ void up_down_backward_gathered(const T* dy, const T* x, const T* w_up, const T* 
   }
   // The weight gradients, neuron by neuron: each row of dW is one weighted sum, in token order.
   const SelectionsByNeuron by_neuron(idx, s);
-  Scratch<T> coef_h(tokens * k_n), coef_du(tokens * k_n), grad_w_down_t(D * d);
+  Scratch<T> coef_h(tokens * k_n), coef_du(tokens * k_n), grad_w_down_t(in_place ? 0 : D * d);
   for (int64_t i = 0; i < tokens * k_n; ++i) {
     coef_h[i] = h[by_neuron.pair[i]];
     coef_du[i] = du[by_neuron.pair[i]];
+  }
+  if (in_place) {  // dW_down is zero but on the selected neurons' columns, each written once
+    std::fill(grad_w_down, grad_w_down + d * D, T(0));
+    Scratch<T> column(d);
+    for (int64_t j = 0; j < D; ++j) {
+      const int64_t b = by_neuron.start[j], n = by_neuron.start[j + 1] - b;
+      gather_axpy(x, by_neuron.token.data() + b, coef_du.data() + b, n, d, grad_w_up + j * d);
+      if (n == 0) continue;
+      gather_axpy(dy, by_neuron.token.data() + b, coef_h.data() + b, n, d, column.data());
+      for (int64_t i = 0; i < d; ++i) grad_w_down[i * D + j] = column[i];
+    }
+    return;
   }
 #pragma omp parallel for schedule(static) if (s.parallel(2 * k_n * d))
   for (int64_t j = 0; j < D; ++j) {
