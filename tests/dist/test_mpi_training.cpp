@@ -189,7 +189,7 @@ TEST_SUITE("e2e") {
     CHECK_MESSAGE(single.exit_code == 0, single.output);
   }
 
-  TEST_CASE("all-reduces overlapped with the backward: the same bits, with accumulation and many buckets") {
+  TEST_CASE("all-reduces overlapped with the backward: the same bits, with accumulation, many buckets and ZeRO-1") {
     if (!mpi_available()) return;
     ScratchDir dir;
     const std::string spec = tiny_setup(dir);
@@ -204,11 +204,17 @@ TEST_SUITE("e2e") {
         2, "train --config " + spec + common + " --set overlap_grad_reduce=true --run-dir " + dir.file("during"));
     REQUIRE_MESSAGE(during.exit_code == 0, during.output);
     CHECK(during.output.find("gradient buckets all-reduced during the backward") != std::string::npos);
+    // With ZeRO-1 as well: the same bits again.
+    const CommandResult zero = mpirun_mone(2, "train --config " + spec + common +
+                                                  " --set overlap_grad_reduce=true --set shard_optimizer_state=true"
+                                                  " --run-dir " + dir.file("zero"));
+    REQUIRE_MESSAGE(zero.exit_code == 0, zero.output);
     for (const char* file : {"step_00000006/model.safetensors", "step_00000006/optimizer.safetensors"}) {
       INFO(file);
       const std::string a = read_text(dir.file(std::string("after/") + file));
       CHECK(!a.empty());
       CHECK(a == read_text(dir.file(std::string("during/") + file)));
+      CHECK(a == read_text(dir.file(std::string("zero/") + file)));
     }
   }
 
