@@ -11,7 +11,7 @@
 // Gradient-ready hook. A leaf's gradient is final once the backward has run the earliest entry
 // that takes it as an input (the walk is in reverse, so that entry is the leaf's last
 // contributor). backward(loss, seed, on_ready) calls on_ready(leaf) right then, once per leaf
-// that requires grad and feeds an entry the loss depends on, while the rest of the backward is
+// that requires grad and feeds an entry recorded up to the loss, while the rest of the backward is
 // still to run: data parallelism starts a bucket's all-reduce there, overlapping the
 // communication with the backward of the earlier layers (dist/data_parallel.h). The leaf's grad
 // is undefined when no path from the loss reached it. An error from on_ready stops the backward.
