@@ -37,11 +37,9 @@ class SingleProcess final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<PendingCollective> completed_collective() { return std::make_unique<Completed>(); }
-
 StatusOr<std::unique_ptr<PendingCollective>> Communicator::start_all_reduce_sum(const Tensor& buffer) {
   MONE_RETURN_IF_ERROR(all_reduce_sum(buffer));
-  return completed_collective();
+  return std::unique_ptr<PendingCollective>(std::make_unique<Completed>());
 }
 
 std::unique_ptr<Communicator> single_process_communicator() { return std::make_unique<SingleProcess>(); }

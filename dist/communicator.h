@@ -107,9 +107,6 @@ Backend backend_for(bool cuda_tensors);
 bool built_with_mpi();
 bool built_with_nccl();
 
-// A collective that completed before it was returned (what the blocking backends start).
-std::unique_ptr<PendingCollective> completed_collective();
-
 // The single-process backend: rank 0 of 1; every collective checks its arguments and leaves the
 // buffer as it is (the sum over one rank is the buffer).
 std::unique_ptr<Communicator> single_process_communicator();

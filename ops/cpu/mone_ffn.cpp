@@ -44,6 +44,8 @@ struct Segment {
   int64_t tokens;  // T
   int64_t d, D, k_n;
   bool parallel(int64_t work_per_token) const { return tokens * work_per_token > kParallelWork; }
+  // The gathered kernels' choice for W_down (kGatheredInPlace above), one rule for both passes.
+  bool w_down_in_place() const { return tokens * k_n <= kGatheredInPlace * D; }
 };
 
 // y [rows, out] = x [rows, in] · wᵀ, with w [out, in] (a Linear layer's weight).
@@ -171,7 +173,7 @@ template <typename T>
 void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, const int32_t* idx, Segment s, T* y,
                       T* u, T* h) {
   const int64_t d = s.d, D = s.D, k_n = s.k_n;
-  const bool in_place = s.tokens * k_n <= kGatheredInPlace * D;
+  const bool in_place = s.w_down_in_place();
   Scratch<T> w_down_t(in_place ? 0 : D * d);
   if (!in_place) transpose(w_down, d, D, w_down_t.data());
 #pragma omp parallel for schedule(static) if (s.parallel(k_n * d))
@@ -267,7 +269,7 @@ void up_down_backward_gathered(const T* dy, const T* x, const T* w_up, const T* 
   const int64_t tokens = s.tokens, d = s.d, D = s.D, k_n = s.k_n;
   // W_down's columns, and dW_down's, in place for a few rows, else through transposed copies (as
   // in up_down_gathered; the same bits either way).
-  const bool in_place = tokens * k_n <= kGatheredInPlace * D;
+  const bool in_place = s.w_down_in_place();
   Scratch<T> w_down_t(in_place ? 0 : D * d), du(tokens * k_n);
   if (!in_place) transpose(w_down, d, D, w_down_t.data());
 #pragma omp parallel for schedule(static) if (s.parallel(2 * k_n * d))
