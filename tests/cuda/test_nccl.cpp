@@ -1,6 +1,5 @@
 // The NCCL communicator with one rank (one GPU): every collective goes through NCCL's stream and
-// the polling with a timeout, and leaves the data as it is; a started all-reduce runs after the
-// work queued before it. Without NCCL or without a GPU, opening
+// the polling with a timeout, and leaves the data as it is; a started all-reduce is waited for. Without NCCL or without a GPU, opening
 // it is a clear error, checked here.
 #include <doctest/doctest.h>
 
@@ -44,8 +43,9 @@ TEST_CASE("nccl: one rank: all-reduce, broadcast, barrier, all-to-all and a buck
   Tensor gs = value_or_die(send.to(Device::cuda())), gr = value_or_die(Tensor::zeros({1, 4}).to(Device::cuda()));
   REQUIRE(comm.all_to_all(gs, gr).ok());
   CHECK(value_or_die(gr.to(Device::cpu())).to_vector<float>() == send.to_vector<float>());
-  // A started all-reduce runs after the work queued before it (here the scaling that writes its
-  // buffer) and holds the sum once waited for.
+  // A started all-reduce, on a buffer a kernel has just written, holds the sum once waited for and
+  // then polls as done. With one rank the sum is the buffer itself, so this checks the start /
+  // poll / wait path; whether NCCL's stream waits for the writing kernel shows only with 2 ranks.
   {
     Tensor x = value_or_die(randn({1 << 16}, DType::kF32, gen).to(Device::cuda()));
     Tensor doubled = value_or_die(ops::scale(x, 2.0));
