@@ -1,6 +1,6 @@
 // The NCCL communicator with one rank (one GPU): every collective goes through NCCL's stream and
-// the polling with a timeout, and leaves the data as it is; a started all-reduce is waited for. Without NCCL or without a GPU, opening
-// it is a clear error, checked here.
+// the polling with a timeout, and leaves the data as it is; a started all-reduce is waited for.
+// Without NCCL or without a GPU, opening it is a clear error, checked here.
 #include <doctest/doctest.h>
 
 #include "core/rng.h"
