@@ -7,6 +7,7 @@
 // Shape letters: d rows of W_down (the model width), D its columns (the expert width), n picked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -88,10 +89,18 @@ TEST_CASE("gathered dH: W_down's columns dotted in place give the transposed cop
 TEST_CASE("gathered MoNE forward: a token's output does not depend on how many tokens share its segment") {
   // d = 24, D = 64, K_N = 8: one row (T_e K_N = 8 <= 2 D) reads W_down in place, 64 rows
   // (512 > 128) go through the transposed copy.
+  // x, W_gate and W_up hold multiples of 1/8 in [-1, 1], so every G and U is exact whatever order
+  // the GEMM sums in: BLAS may sum a row in another order when it is one of 64 than when alone
+  // (OpenBLAS's Haswell kernels do). The down projection, the part under test, sums real floats.
   const int64_t d = 24, D = 64, T = 64;
   Generator gen(5);
-  const Tensor x = randn({T, d}, DType::kF32, gen);
-  const Tensor w_gate = randn({D, d}, DType::kF32, gen), w_up = randn({D, d}, DType::kF32, gen);
+  const auto eighths = [&gen](std::vector<int64_t> shape) {
+    std::vector<float> v = randn(shape, DType::kF32, gen).to_vector<float>();
+    for (float& e : v) e = std::clamp(std::round(e * 4.0f), -8.0f, 8.0f) / 8.0f;
+    return value_or_die(Tensor::from_vector(v, shape));
+  };
+  const Tensor x = eighths({T, d});
+  const Tensor w_gate = eighths({D, d}), w_up = eighths({D, d});
   const Tensor w_down = randn({d, D}, DType::kF32, gen);
   const ops::MoneFfnConfig c{8, ops::Activation::kSilu, ops::MoneStrategy::kGathered, ops::TopkBackward::kHard};
   const auto all = value_or_die(ops::mone_ffn_forward(x, Tensor(), w_gate, w_up, w_down, c));
