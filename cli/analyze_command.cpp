@@ -11,7 +11,7 @@
 namespace mone::cli {
 namespace {
 
-constexpr char kFiles[] = "analysis.json, experts.csv, neurons.csv and the plots (*.svg)";
+constexpr char kAnalyzeFiles[] = "analysis.json, experts.csv, neurons.csv and the plots (*.svg)";
 
 struct AnalyzeFlags {
   EvalFlags eval;
@@ -24,7 +24,7 @@ Status run_analyze(AnalyzeFlags& f) {
   MONE_ASSIGN_OR_RETURN(research::AnalysisResult r, research::run_analyze(input, f.options));
   return emit_result(f.result, {research::analysis_json(r), research::analysis_table(r),
                                 [&](const std::string& dir) { return research::write_analysis(dir, r); },
-                                kFiles});
+                                kAnalyzeFiles});
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ void add_analyze_command(CLI::App& app) {
       "  mone analyze --checkpoint runs/tiny_mone --data data/fortunes --batches 2 --dtype f64 --out runs/tiny_mone/analysis");
   add_eval_flags(cmd, f->eval, "f32 or f64: the precision of the forward that selects (default f32)");
   cmd->add_option("--bins", f->options.bins, "Bins of the |G| histograms (default 50)");
-  add_result_flags(cmd, f->result, kFiles);
+  add_result_flags(cmd, f->result, kAnalyzeFiles);
   set_command_action(cmd, [f] { return run_analyze(*f); });
 }
 

@@ -13,7 +13,7 @@
 namespace mone::cli {
 namespace {
 
-constexpr char kFiles[] = "gradstudy.json, gradstudy.csv and gradstudy_cosine.svg";
+constexpr char kGradstudyFiles[] = "gradstudy.json, gradstudy.csv and gradstudy_cosine.svg";
 
 struct GradstudyFlags {
   EvalFlags eval;
@@ -30,7 +30,7 @@ Status run_gradstudy(GradstudyFlags& f) {
   MONE_ASSIGN_OR_RETURN(research::GradstudyResult r, research::run_gradstudy(input, o));
   return emit_result(f.result, {research::gradstudy_json(r), research::gradstudy_table(r),
                                 [&](const std::string& dir) { return research::write_gradstudy(dir, r); },
-                                kFiles});
+                                kGradstudyFiles});
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ void add_gradstudy_command(CLI::App& app) {
   cmd->add_option("--loss", f->loss, "total (the training loss, default) or ce (cross-entropy alone)")
       ->check(CLI::IsMember({"total", "ce"}));
   cmd->add_option("--lr", f->lr, "The learning rate of the step (default: the checkpoint's)");
-  add_result_flags(cmd, f->result, kFiles);
+  add_result_flags(cmd, f->result, kGradstudyFiles);
   set_command_action(cmd, [f] { return run_gradstudy(*f); });
 }
 

@@ -12,7 +12,7 @@
 namespace mone::cli {
 namespace {
 
-constexpr char kFiles[] = "sparsify.json, sparsify.csv and sparsify_loss.svg";
+constexpr char kSparsifyFiles[] = "sparsify.json, sparsify.csv and sparsify_loss.svg";
 
 struct SparsifyFlags {
   EvalFlags eval;
@@ -33,7 +33,7 @@ Status run_sparsify(SparsifyFlags& f) {
   MONE_ASSIGN_OR_RETURN(research::SparsifyResult r, research::run_sparsify(input, o));
   return emit_result(f.result, {research::sparsify_json(r), research::sparsify_table(r),
                                 [&](const std::string& dir) { return research::write_sparsify(dir, r); },
-                                kFiles});
+                                kSparsifyFiles});
 }
 
 }  // namespace
@@ -54,7 +54,7 @@ void add_sparsify_command(CLI::App& app) {
   cmd->add_option("--selector", f->selector,
                   "abs_gate | signed_gate | abs_gate_times_up | abs_gate_threshold (default: the model's)");
   cmd->add_flag("--shared", f->shared, "Sparsify the shared experts too (the same fraction of their neurons)");
-  add_result_flags(cmd, f->result, kFiles);
+  add_result_flags(cmd, f->result, kSparsifyFiles);
   set_command_action(cmd, [f] { return run_sparsify(*f); });
 }
 

@@ -14,12 +14,17 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/text_checks.h"
+
 namespace mone_testing {
 
 struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
+
+// Whether a command printed `text`.
+inline bool has(const CommandResult& r, std::string_view text) { return contains(r.output, text); }
 
 inline std::string mone_binary() { return std::string(MONE_BINARY_DIR) + "/bin/mone"; }
 

@@ -43,14 +43,14 @@ std::string mone_tensor_name(const std::string& hf, HfArchitecture arch) {
 }
 
 // One safetensors file and, when an index lists it, the tensors the index says it holds.
-struct Shard {
+struct WeightFile {
   std::string path;
   std::set<std::string> indexed;  // empty for a lone model.safetensors
 };
 
-StatusOr<std::vector<Shard>> find_shards(const std::string& dir) {
+StatusOr<std::vector<WeightFile>> find_weight_files(const std::string& dir) {
   const std::string single = join_path(dir, kSingleFileName), index_path = join_path(dir, kHfIndexFileName);
-  if (exists(single)) return std::vector<Shard>{{single, {}}};
+  if (exists(single)) return std::vector<WeightFile>{{single, {}}};
   if (!exists(index_path)) {
     const bool pickle = exists(join_path(dir, "pytorch_model.bin")) || exists(join_path(dir, "pytorch_model.bin.index.json"));
     return absl::NotFoundError(absl::StrCat(
@@ -64,18 +64,18 @@ StatusOr<std::vector<Shard>> find_shards(const std::string& dir) {
     return absl::InvalidArgumentError(
         absl::StrCat(index_path, ": expected {\"weight_map\": {tensor name: shard file, ...}} with at least one entry"));
   }
-  std::map<std::string, Shard> by_file;
+  std::map<std::string, WeightFile> by_file;
   for (const auto& [tensor, file_value] : map->items()) {
     const std::string file = file_value.is_string() ? file_value.get<std::string>() : "";
     if (file.empty() || file == "." || file == ".." || absl::StrContains(file, "/")) {
       return absl::InvalidArgumentError(absl::StrCat(index_path, ": weight_map[\"", tensor, "\"] = ", file_value.dump(),
                                                      ": must be the name of a shard file in ", dir));
     }
-    Shard& shard = by_file[file];
+    WeightFile& shard = by_file[file];
     shard.path = join_path(dir, file);
     shard.indexed.insert(tensor);
   }
-  std::vector<Shard> shards;
+  std::vector<WeightFile> shards;
   for (auto& [file, shard] : by_file) {
     if (!exists(shard.path)) {
       return absl::NotFoundError(absl::StrCat(index_path, ": shard ", file, " (holding ", *shard.indexed.begin(),
@@ -123,7 +123,7 @@ struct Destinations {
   std::map<std::string, std::string> filled_from;
 };
 
-Status load_shard(const Shard& shard, HfArchitecture arch, bool tied, Destinations& dst) {
+Status load_weight_file(const WeightFile& shard, HfArchitecture arch, bool tied, Destinations& dst) {
   MONE_ASSIGN_OR_RETURN(SafetensorsFile file, read_safetensors(shard.path));
   const std::string arch_name = hf_architecture_name(arch);
   if (!shard.indexed.empty()) {
@@ -189,8 +189,8 @@ Status load_hf_weights(const std::string& dir, HfArchitecture arch, const models
     dst.tensors.emplace(name, t);
     if (name == "lm_head.weight") tied = false;
   }
-  MONE_ASSIGN_OR_RETURN(std::vector<Shard> shards, find_shards(dir));
-  for (const Shard& shard : shards) MONE_RETURN_IF_ERROR(load_shard(shard, arch, tied, dst));
+  MONE_ASSIGN_OR_RETURN(std::vector<WeightFile> shards, find_weight_files(dir));
+  for (const WeightFile& shard : shards) MONE_RETURN_IF_ERROR(load_weight_file(shard, arch, tied, dst));
   for (const auto& [name, t] : dst.tensors) {
     if (!dst.filled_from.count(name)) {
       return absl::NotFoundError(absl::StrCat(dir, ": tensor ", hf_tensor_name(name, arch), " is missing (",

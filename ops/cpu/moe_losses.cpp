@@ -19,7 +19,7 @@ namespace mone::ops::cpu {
 namespace {
 
 // Work below this many elements stays on one thread.
-constexpr int64_t kParallelWork = int64_t{1} << 16;
+constexpr int64_t kLossParallelWork = int64_t{1} << 16;
 
 // q_{r,:} of one row of scores; returns Σ_j |s_j|.
 template <typename T>
@@ -142,7 +142,7 @@ void neuron_balance_loss(const T* g, const int32_t* idx, const int64_t* offsets,
   neuron_counts(idx, offsets, experts, k_n, D, counts.data());
   // Each expert's term on its own (in parallel), then their sum in expert order.
   std::vector<double> terms(experts, 0.0);
-#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kParallelWork)
+#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kLossParallelWork)
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t rows = offsets[e + 1] - offsets[e];
     if (rows == 0) continue;
@@ -162,7 +162,7 @@ void neuron_balance_loss_backward(const T* grad_loss, const T* g, const int32_t*
   neuron_counts(idx, offsets, experts, k_n, D, counts.data());
   const int64_t active = experts_with_rows(offsets, experts);
   const double grad = active > 0 ? static_cast<double>(*grad_loss) / static_cast<double>(active) : 0.0;
-#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kParallelWork)
+#pragma omp parallel for schedule(dynamic, 1) if (offsets[experts] * D > kLossParallelWork)
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t rows = offsets[e + 1] - offsets[e];
     if (rows == 0) continue;

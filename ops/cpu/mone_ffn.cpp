@@ -33,7 +33,7 @@ using cpu_memory::Scratch;
 
 // Loops over fewer multiply-adds than this run on one thread: below it, waking the OpenMP team
 // costs more than it saves (and much more on a busy machine).
-constexpr int64_t kParallelWork = int64_t{1} << 18;
+constexpr int64_t kFfnParallelWork = int64_t{1} << 18;
 // The gathered kernels read W_down's selected columns (and write dW_down's) in place while
 // T_e · K_N <= this times D, and through transposed copies above (bench_mone's "Gathered down
 // projection": the two break even at about 2, the copy is up to 14× slower at decode; PERF.md).
@@ -43,7 +43,7 @@ constexpr int64_t kGatheredInPlace = 2;
 struct Segment {
   int64_t tokens;  // T
   int64_t d, D, k_n;
-  bool parallel(int64_t work_per_token) const { return tokens * work_per_token > kParallelWork; }
+  bool parallel(int64_t work_per_token) const { return tokens * work_per_token > kFfnParallelWork; }
   // The gathered kernels' choice for W_down (kGatheredInPlace above), one rule for both passes.
   bool w_down_in_place() const { return tokens * k_n <= kGatheredInPlace * D; }
 };
@@ -196,7 +196,7 @@ template <typename T>
 void gate_backward(T* dG, const T* a, const T* x, const T* w_gate, Segment s, Activation act, T* grad_w_gate,
                    T* grad_x) {
   const int64_t n = s.tokens * s.D;
-#pragma omp parallel for schedule(static) if (n > kParallelWork)
+#pragma omp parallel for schedule(static) if (n > kFfnParallelWork)
   for (int64_t i = 0; i < n; ++i) dG[i] *= activation_grad(act, a[i]);
   gemm<T>(true, false, s.D, s.d, s.tokens, T(1), dG, s.D, x, s.d, T(0), grad_w_gate, s.d);
   gemm<T>(false, false, s.tokens, s.d, s.D, T(1), dG, s.D, w_gate, s.d, T(1), grad_x, s.d);
@@ -324,7 +324,7 @@ void expert_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down,
   // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N by the selector.
   linear<T>(x, w_gate, s.tokens, s.d, s.D, a);
   const int64_t n = s.tokens * s.D;
-#pragma omp parallel for schedule(static) if (n > kParallelWork)
+#pragma omp parallel for schedule(static) if (n > kFfnParallelWork)
   for (int64_t i = 0; i < n; ++i) g[i] = activation(act, a[i]);
   select_neurons(selector, x, w_up, g, s, idx);
   if (strategy == MoneStrategy::kGathered) {

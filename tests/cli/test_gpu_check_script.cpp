@@ -65,7 +65,7 @@ CommandResult run_gpu_check(const fs::path& root, const std::string& env) {
                    "/scripts/gpu_check.sh'");
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using mone_testing::contains;
 
 TEST_SUITE("unit") {
   TEST_CASE("gpu_check.sh on a fake bundle: every test passes, the bench and train rows reach one table") {

@@ -25,9 +25,7 @@ std::string config(const std::string& name) {
   return std::string(MONE_SOURCE_DIR) + "/configs/models/" + name + ".textproto";
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using mone_testing::contains;
 
 }  // namespace
 

@@ -12,7 +12,7 @@ using mone_testing::run_mone;
 
 namespace {
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 void expect_usage_error(const std::string& args, const std::string& message) {
   const CommandResult r = run_mone(args);

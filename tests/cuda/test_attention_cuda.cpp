@@ -17,9 +17,9 @@ using namespace mone::cuda_test;
 
 namespace {
 
-using Case = cuda::AttentionDims;
+using AttentionCase = cuda::AttentionDims;
 
-void check_case(const Case& c, DType dtype, double tol, uint64_t seed) {
+void check_case(const AttentionCase& c, DType dtype, double tol, uint64_t seed) {
   const std::string what = dims_string(c) + ", " + dtype_name(dtype);
   CAPTURE(what);
   Generator gen(seed);
@@ -61,7 +61,7 @@ TEST_CASE("cuda: attention forward and backward match the CPU (f32; T = 1, 7, 65
 
 TEST_CASE("cuda: attention with a KV-cache offset, odd head dims, size 1 and no queries (f32)") {
   if (skip_without_gpu()) return;
-  const std::vector<Case> cases = {
+  const std::vector<AttentionCase> cases = {
       {1, 1, 1, 1, 1, 1},      // size 1
       {1, 1, 300, 8, 2, 64},   // decoding one query against a cache
       {2, 7, 70, 4, 2, 128},   // a chunk of queries after a cache
@@ -72,15 +72,15 @@ TEST_CASE("cuda: attention with a KV-cache offset, odd head dims, size 1 and no 
       {1, 0, 5, 2, 1, 8},      // no queries: grad_k and grad_v are zero
   };
   uint64_t seed = 100;
-  for (const Case& c : cases) check_case(c, DType::kF32, 1e-5, seed += 5);
+  for (const AttentionCase& c : cases) check_case(c, DType::kF32, 1e-5, seed += 5);
 }
 
 TEST_CASE("cuda: attention in bf16 (f32 arithmetic) matches the CPU on the same rounded inputs") {
   if (skip_without_gpu()) return;
-  const std::vector<Case> cases = {{2, 65, 65, 4, 2, 64}, {1, 257, 257, 4, 1, 128}, {1, 7, 20, 2, 2, 32},
+  const std::vector<AttentionCase> cases = {{2, 65, 65, 4, 2, 64}, {1, 257, 257, 4, 1, 128}, {1, 7, 20, 2, 2, 32},
                                    {1, 33, 33, 2, 1, 30}};
   uint64_t seed = 200;
-  for (const Case& c : cases) check_case(c, DType::kBF16, 1e-2, seed += 5);
+  for (const AttentionCase& c : cases) check_case(c, DType::kBF16, 1e-2, seed += 5);
 }
 
 TEST_CASE("cuda: attention errors (f64, head dim above 128) are Statuses naming the op") {

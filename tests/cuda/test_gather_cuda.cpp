@@ -19,20 +19,20 @@ using namespace mone::cuda_test;
 
 namespace {
 
-struct Case {
+struct GatherCase {
   Shape data;   // x for gather, the output for scatter_add
   Shape index;  // no larger than data but along dim
   int64_t dim;
 };
 
 // Cases over every dim of ranks 1 to 4; indices repeat (J > data[dim] in places).
-std::vector<Case> cases() {
+std::vector<GatherCase> cases() {
   return {{{7}, {5}, 0},           {{3}, {9}, 0},           {{4, 5}, {4, 3}, 1},      {{4, 5}, {6, 5}, 0},
           {{4, 5}, {2, 5}, 0},     {{3, 4, 5}, {3, 4, 7}, 2}, {{3, 4, 5}, {2, 6, 5}, 1}, {{3, 4, 5}, {5, 4, 5}, 0},
           {{2, 3, 4, 5}, {2, 3, 4, 2}, 3}, {{2, 3, 4, 5}, {2, 1, 9, 5}, 2}, {{1, 1}, {1, 1}, 1}, {{6, 2}, {0, 2}, 0}};
 }
 
-Tensor random_index(const Case& c, DType dtype, uint64_t seed) {
+Tensor random_index(const GatherCase& c, DType dtype, uint64_t seed) {
   Generator gen(seed);
   std::vector<int64_t> v(shape_numel(c.index));
   for (int64_t& x : v) x = static_cast<int64_t>(gen.uniform() * c.data[c.dim]) % c.data[c.dim];
@@ -45,7 +45,7 @@ TEST_SUITE("unit") {
 
 TEST_CASE("gather index arithmetic and the sorted-run scatter, on the CPU, equal ops::gather and ops::scatter_add") {
   uint64_t seed = 1;
-  for (const Case& c : cases()) {
+  for (const GatherCase& c : cases()) {
     CAPTURE(shape_string(c.data));
     CAPTURE(shape_string(c.index));
     CAPTURE(c.dim);
@@ -92,7 +92,7 @@ TEST_SUITE("cuda") {
 TEST_CASE("cuda: gather, scatter_add and their backwards match the CPU bit for bit (f32, bf16; i32, i64)") {
   if (skip_without_gpu()) return;
   uint64_t seed = 100;
-  for (const Case& c : cases()) {
+  for (const GatherCase& c : cases()) {
     for (DType dtype : {DType::kF32, DType::kBF16}) {
       for (DType index_dtype : {DType::kI32, DType::kI64}) {
         CAPTURE(shape_string(c.data));
@@ -124,7 +124,7 @@ TEST_CASE("cuda: gather, scatter_add and their backwards match the CPU bit for b
 TEST_CASE("cuda: scatter_add of many sources into one element sums them in index order (deterministic)") {
   if (skip_without_gpu()) return;
   // 100000 sources into 3 destinations along dim 0: long runs, one thread each, in order.
-  const Case c{{3, 2}, {100000, 2}, 0};
+  const GatherCase c{{3, 2}, {100000, 2}, 0};
   Generator gen(7);
   const Tensor src = randn(c.index, DType::kF32, gen);
   const Tensor index = random_index(c, DType::kI64, 8);

@@ -19,15 +19,15 @@ using namespace mone::cuda_test;
 
 namespace {
 
-struct Case {
+struct DispatchCase {
   int64_t n, k, e;
   bool one_expert;  // every pair to expert e - 1
 };
 // Size 1, R = 0, odd sizes, more pairs than one chunk (kDispatchChunk = 256), E = 1, empty experts.
-const Case kCases[] = {{1, 1, 1, false},  {0, 2, 4, false},   {5, 2, 3, false},   {7, 3, 9, false},
+const DispatchCase kCases[] = {{1, 1, 1, false},  {0, 2, 4, false},   {5, 2, 3, false},   {7, 3, 9, false},
                        {300, 2, 16, false}, {1000, 4, 7, false}, {129, 2, 5, true}, {513, 1, 1, false}};
 
-Tensor case_ids(const Case& c, uint64_t seed) {
+Tensor case_ids(const DispatchCase& c, uint64_t seed) {
   Generator gen(seed);
   if (!c.one_expert) return moe_test::random_ids(gen, c.n, c.k, c.e);
   // All rows to one expert (K = 1 per slot may repeat it: one expert and slot-wise distinctness
@@ -65,7 +65,7 @@ TEST_SUITE("unit") {
 
 TEST_CASE("dispatch: the counting sort's steps, emulated chunk by chunk, give the CPU plan exactly") {
   uint64_t seed = 5;
-  for (const Case& c : kCases) {
+  for (const DispatchCase& c : kCases) {
     CAPTURE(c.n);
     CAPTURE(c.k);
     CAPTURE(c.e);
@@ -83,7 +83,7 @@ TEST_SUITE("cuda") {
 TEST_CASE("cuda: build_dispatch equals the CPU plan exactly (i32 and i64 ids), and repeats") {
   if (skip_without_gpu()) return;
   uint64_t seed = 50;
-  for (const Case& c : kCases) {
+  for (const DispatchCase& c : kCases) {
     CAPTURE(c.n);
     CAPTURE(c.e);
     const Tensor ids = case_ids(c, seed++);
@@ -99,7 +99,7 @@ TEST_CASE("cuda: build_dispatch equals the CPU plan exactly (i32 and i64 ids), a
 TEST_CASE("cuda: permute, permute_backward, combine and combine_backward match the CPU (f32, bf16)") {
   if (skip_without_gpu()) return;
   uint64_t seed = 70;
-  for (const Case& c : kCases) {
+  for (const DispatchCase& c : kCases) {
     for (int64_t d : {1, 33}) {
       CAPTURE(c.n);
       CAPTURE(c.k);

@@ -106,7 +106,7 @@ void compare(const Layer& L, const ops::MoneFfnConfig& c, const Tensor& dy, cons
   CHECK(bitwise_equal(again.g.grad_w_down, got.g.grad_w_down));
 }
 
-struct Case {
+struct MoneCase {
   std::vector<int64_t> sizes;  // rows per expert; empty: one expert without offsets
   int64_t rows, d, D;
 };
@@ -136,7 +136,7 @@ TEST_SUITE("cuda") {
 
 TEST_CASE("cuda: mone_ffn matches the CPU in f32: both strategies and estimators, K_N/D 1/8 to 1, and repeats") {
   if (skip_without_gpu()) return;
-  const std::vector<Case> cases = {
+  const std::vector<MoneCase> cases = {
       {{5, 0, 9, 1}, 0, 13, 32},  // an empty expert, odd rows
       {{0, 11, 0}, 0, 7, 16},     // every row to one expert
       {{0, 0}, 0, 5, 8},          // R = 0
@@ -145,7 +145,7 @@ TEST_CASE("cuda: mone_ffn matches the CPU in f32: both strategies and estimators
       {{2, 1}, 0, 8, 4096},       // a wide expert: the select's three digit passes over 4096 neurons
   };
   uint64_t seed = 1;
-  for (const Case& cs : cases) {
+  for (const MoneCase& cs : cases) {
     for (int64_t k_n : {cs.D / 8, cs.D / 4, cs.D / 2, cs.D}) {
       for (Activation act : {Activation::kSilu, Activation::kSigmoid}) {
         const Layer L = draw_layer(seed++, cs.sizes, cs.rows, cs.d, cs.D, k_n, act, cs.D > 1024 ? 1e-4 : 1e-3);
@@ -179,7 +179,7 @@ TEST_CASE("cuda: mone_ffn in bf16 (f32 accumulation) against the CPU in f32 on t
   // G is off by at most two half ulps of bf16 (a, then G: 0.06 at |G| ~ 8), and rounding the inputs
   // moves the CPU's G by ~0.02, so the selections are the CPU's exactly.
   uint64_t seed = 500;
-  for (const Case& cs : {Case{{3, 0, 4}, 0, 9, 16}, Case{{}, 5, 12, 16}}) {
+  for (const MoneCase& cs : {MoneCase{{3, 0, 4}, 0, 9, 16}, MoneCase{{}, 5, 12, 16}}) {
     for (int64_t k_n : {cs.D / 8, cs.D / 4, cs.D / 2, cs.D}) {
       const Layer L = draw_layer(seed++, cs.sizes, cs.rows, cs.d, cs.D, k_n, Activation::kSilu, 0.15);
       const int64_t R = L.x.size(0);

@@ -19,17 +19,17 @@ using moe_test::draw_router;
 
 namespace {
 
-struct Case {
+struct RouterCase {
   int64_t n, d, e, k;
 };
 // Size 1, N = 0, odd sizes, K = 1 and K = E.
-const Case kCases[] = {{1, 1, 1, 1}, {0, 4, 3, 2}, {7, 5, 3, 2}, {33, 17, 8, 2}, {65, 12, 16, 4}, {9, 6, 5, 5}};
+const RouterCase kCases[] = {{1, 1, 1, 1}, {0, 4, 3, 2}, {7, 5, 3, 2}, {33, 17, 8, 2}, {65, 12, 16, 4}, {9, 6, 5, 5}};
 
 // The gradients the router's backward takes, each present or not (bit i of `mask`).
 struct Upstream {
   Tensor grad_weights, grad_probs, grad_logits_extra;
 };
-Upstream upstream(const Case& c, int mask, uint64_t seed) {
+Upstream upstream(const RouterCase& c, int mask, uint64_t seed) {
   Upstream u;
   if (mask & 1) u.grad_weights = random({c.n, c.k}, seed);
   if (mask & 2) u.grad_probs = random({c.n, c.e}, seed + 1);
@@ -44,7 +44,7 @@ TEST_SUITE("unit") {
 
 TEST_CASE("router rank: slot = the number of experts before j in the top-k order gives the CPU's top-K with ties") {
   // Logits on a coarse grid: many probabilities tie exactly.
-  for (const Case& c : {Case{6, 3, 7, 3}, Case{5, 2, 16, 4}, Case{4, 1, 5, 5}, Case{3, 1, 1, 1}}) {
+  for (const RouterCase& c : {RouterCase{6, 3, 7, 3}, RouterCase{5, 2, 16, 4}, RouterCase{4, 1, 5, 5}, RouterCase{3, 1, 1, 1}}) {
     Generator gen(c.e);
     Tensor x = randn({c.n, c.d}, DType::kF32, gen), w = randn({c.e, c.d}, DType::kF32, gen);
     for (Tensor* t : {&x, &w}) {
@@ -71,7 +71,7 @@ TEST_SUITE("cuda") {
 TEST_CASE("cuda: router forward and backward match the CPU in f32, and repeat bit for bit") {
   if (skip_without_gpu()) return;
   uint64_t seed = 10;
-  for (const Case& c : kCases) {
+  for (const RouterCase& c : kCases) {
     for (bool norm : {false, true}) {
       CAPTURE(c.n);
       CAPTURE(c.e);
@@ -120,7 +120,7 @@ TEST_CASE("cuda: the router in bf16") {
   // Tolerances (normwise, against the CPU in f32 on the same bf16 values): logits 1/128; probs and
   // weights 1/32 (an error of 0.03 in z is 3% in p); gradients 1/16 (they are made from those p).
   uint64_t seed = 90;
-  for (const Case& c : {Case{7, 5, 3, 2}, Case{17, 9, 8, 2}, Case{17, 12, 16, 4}}) {
+  for (const RouterCase& c : {RouterCase{7, 5, 3, 2}, RouterCase{17, 9, 8, 2}, RouterCase{17, 12, 16, 4}}) {
     for (bool norm : {false, true}) {
       CAPTURE(c.e);
       CAPTURE(norm);

@@ -12,6 +12,7 @@
 
 #include "models/spec.h"
 #include "models/spec_stats.h"
+#include "tests/text_checks.h"
 
 using namespace mone;
 using namespace mone::models;
@@ -27,9 +28,7 @@ ModelSpec load_config(const std::string& name) {
   return value_or_die(load_model_spec(config_path(name)));
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using mone_testing::contains;
 
 // MONE.md's total, generalised to kv heads, shared width and tied embeddings.
 int64_t formula_total(const ModelSpec& s) {

@@ -117,6 +117,9 @@ using ops::Activation;
 using ops::NeuronSelector;
 using ops::TopkBackward;
 
+// Both ways of computing a MoNE expert (MONE.md): every expert test runs both.
+inline constexpr ops::MoneStrategy kStrategies[] = {ops::MoneStrategy::kMaskedDense, ops::MoneStrategy::kGathered};
+
 // What the selector ranks, by loops in double (MONE.md, "Neuron selectors"), for one expert over
 // all rows of `in`: scores [T, D] (the larger, the earlier chosen), G after the threshold's cut,
 // and τ (0 unless kAbsGateThreshold).

@@ -31,7 +31,6 @@ ops::MoneFfnGrads backward(const ExpertInputs& in, const ops::MoneFfnForward& f,
   return value_or_die(ops::mone_ffn_backward(dy, dg_extra, in.x, Tensor(), in.w_gate, in.w_up, in.w_down, f, c));
 }
 
-const MoneStrategy kStrategies[] = {MoneStrategy::kMaskedDense, MoneStrategy::kGathered};
 const Activation kActivations[] = {Activation::kSilu, Activation::kSigmoid};
 const TopkBackward kEstimators[] = {TopkBackward::kHard, TopkBackward::kStraightThrough};
 

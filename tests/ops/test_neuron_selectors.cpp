@@ -18,7 +18,6 @@ namespace {
 
 const NeuronSelector kSelectors[] = {NeuronSelector::kAbsGate, NeuronSelector::kSignedGate,
                                      NeuronSelector::kAbsGateTimesUp, NeuronSelector::kAbsGateThreshold};
-const MoneStrategy kStrategies[] = {MoneStrategy::kMaskedDense, MoneStrategy::kGathered};
 
 ops::MoneFfnConfig config(int64_t k_n, Activation act, MoneStrategy strategy, TopkBackward est, NeuronSelector sel) {
   return {k_n, act, strategy, est, sel};

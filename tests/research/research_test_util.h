@@ -23,6 +23,11 @@ using mone::train::trainer_testing::write_text;
 using mone_testing::CommandResult;
 using mone_testing::run_mone;
 
+// The flags that point a research command at tiny_run's DIR: its run, its data, `batches` batches.
+inline std::string tool_flags(const std::string& dir, int batches) {
+  return " --checkpoint " + dir + "/run --data " + dir + "/data --batches " + std::to_string(batches) + " --threads 1";
+}
+
 // The setup directory of a trained tiny run: DIR/run (the run), DIR/data (shards). `ffn` is MONE or
 // MOE; `extra_model` lines are appended to the model spec (e.g. "neuron_selector: SIGNED_GATE\n").
 inline const std::string& tiny_run(const std::string& ffn, const std::string& extra_model = "") {

@@ -20,10 +20,6 @@ int64_t sum(const nlohmann::json& a) {
   return s;
 }
 
-std::string flags(const std::string& dir) {
-  return " --checkpoint " + dir + "/run --data " + dir + "/data --batches 3 --threads 1";
-}
-
 // Per layer: the histograms and counts add up (B 4, T 16, K 2, D 32, 3 batches).
 void check_sums(const nlohmann::json& a, int64_t k_n, bool margins) {
   CHECK(a["tokens"] == 3 * 4 * 16);
@@ -55,12 +51,12 @@ void check_sums(const nlohmann::json& a, int64_t k_n, bool margins) {
 TEST_SUITE("e2e") {
 
 TEST_CASE("analyze: histograms sum to the token count, on a MoNE and a MoE") {
-  const nlohmann::json mone = run_json("analyze" + flags(tiny_run("MONE")) + " --json");
+  const nlohmann::json mone = run_json("analyze" + tool_flags(tiny_run("MONE"), 3) + " --json");
   check_sums(mone, 8, true);
   for (const auto& e : mone["layers"][0]["experts"]) {
     CHECK(e["used_per_token"] == 8.0);  // abs_gate uses every one of its K_N slots
   }
-  const nlohmann::json moe = run_json("analyze" + flags(tiny_run("MOE")) + " --json");
+  const nlohmann::json moe = run_json("analyze" + tool_flags(tiny_run("MOE"), 3) + " --json");
   check_sums(moe, 32, false);
   for (const auto& e : moe["layers"][1]["experts"]) {
     if (e["tokens"].get<int64_t>() > 0) CHECK(e["frequency_variance"] == 0.0);  // every neuron, every token
@@ -69,7 +65,7 @@ TEST_CASE("analyze: histograms sum to the token count, on a MoNE and a MoE") {
 
 TEST_CASE("analyze: the threshold selector uses at most K_N neurons per row, fewer on average") {
   const nlohmann::json a =
-      run_json("analyze" + flags(tiny_run("MONE", "neuron_selector: ABS_GATE_THRESHOLD\n")) + " --json");
+      run_json("analyze" + tool_flags(tiny_run("MONE", "neuron_selector: ABS_GATE_THRESHOLD\n"), 3) + " --json");
   CHECK(a["selector"] == "abs_gate_threshold");
   check_sums(a, 8, true);
   double used = 0, rows = 0;
@@ -87,7 +83,7 @@ TEST_CASE("analyze: the threshold selector uses at most K_N neurons per row, few
   const nlohmann::json g = run_json("gradstudy --checkpoint " + dir + "/run --data " + dir + "/data --json --threads 1");
   CHECK(g["selector"] == "abs_gate_threshold");
   for (const auto& m : g["selected_mass"]) CHECK(m["hard"]["gate_share"].get<double>() <= 1.0);
-  const nlohmann::json sp = run_json("sparsify" + flags(dir) + " --keep 1,0.5 --json");
+  const nlohmann::json sp = run_json("sparsify" + tool_flags(dir, 3) + " --keep 1,0.5 --json");
   CHECK(sp["selector"] == "abs_gate_threshold");
   CHECK(sp["points"][1]["neuron_topk"] == 4);
 }
@@ -95,7 +91,7 @@ TEST_CASE("analyze: the threshold selector uses at most K_N neurons per row, few
 TEST_CASE("analyze --out: the CSV and SVG files hold the JSON's numbers and parse as XML") {
   const std::string dir = tiny_run("MONE");
   mone_testing::TempDir out;
-  const nlohmann::json a = run_json("analyze" + flags(dir) + " --json --out " + out.file("an"));
+  const nlohmann::json a = run_json("analyze" + tool_flags(dir, 3) + " --json --out " + out.file("an"));
   CHECK(nlohmann::json::parse(read_text(out.file("an/analysis.json"))) == a);
   int svgs = 0;
   for (const auto& f : std::filesystem::directory_iterator(out.file("an"))) {

@@ -56,7 +56,7 @@ TEST_CASE("f64 evaluation agrees with f32 to f32 precision wherever the selectio
 
   // The CLI: the same numbers, the dtype said, and the gradients written in f64.
   mone_testing::TempDir out;
-  const std::string flags = " --checkpoint " + dir + "/run --data " + dir + "/data --batches 4 --threads 1 --json";
+  const std::string flags = tool_flags(dir, 4) + " --json";
   const nlohmann::json e32 = run_json("eval" + flags);
   const nlohmann::json e64 = run_json("eval" + flags + " --dtype f64 --grads-out " + out.file("g.safetensors"));
   CHECK(e32["dtype"] == "f32");

@@ -14,10 +14,6 @@ using namespace mone::research_testing;
 
 namespace {
 
-std::string flags(const std::string& dir) {
-  return " --checkpoint " + dir + "/run --data " + dir + "/data --batches 2 --threads 1";
-}
-
 const nlohmann::json& layer_group(const nlohmann::json& g, int64_t layer, const std::string& name) {
   for (const auto& x : g["groups"]) {
     if (x["layer"] == layer && x["group"] == name) return x;
@@ -48,7 +44,7 @@ TEST_CASE("gradstudy: parameter groups from Hugging Face names") {
 TEST_SUITE("e2e") {
 
 TEST_CASE("gradstudy: HARD and STRAIGHT_THROUGH coincide at K_N = D (and equal the dense gradient)") {
-  const nlohmann::json g = run_json("gradstudy" + flags(tiny_run("MOE")) + " --json");
+  const nlohmann::json g = run_json("gradstudy" + tool_flags(tiny_run("MOE"), 2) + " --json");
   CHECK(g["neuron_topk"] == 32);
   CHECK(g["dtype"] == "f64");
   REQUIRE(g["groups"].size() == 3 + 2 * 9);  // embed, final_norm, lm_head; 9 groups per layer
@@ -71,7 +67,7 @@ TEST_CASE("gradstudy: HARD and STRAIGHT_THROUGH coincide at K_N = D (and equal t
 TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HARD is eval's gradient") {
   const std::string dir = tiny_run("MONE");
   mone_testing::TempDir out;
-  const nlohmann::json g = run_json("gradstudy" + flags(dir) + " --json --out " + out.file("gs"));
+  const nlohmann::json g = run_json("gradstudy" + tool_flags(dir, 2) + " --json --out " + out.file("gs"));
   CHECK(g["neuron_topk"] == 8);
   // The last layer's down projections, router and shared expert get the same gradient either way:
   // the estimators differ only in what flows into G and U, then below.
@@ -88,7 +84,7 @@ TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HA
     }
   }
   // The HARD gradient of the total loss is the one `mone eval --grads-out` writes (f64, same batches).
-  const nlohmann::json e = run_json("eval" + flags(dir) + " --dtype f64 --json --grads-out " + out.file("g.safetensors"));
+  const nlohmann::json e = run_json("eval" + tool_flags(dir, 2) + " --dtype f64 --json --grads-out " + out.file("g.safetensors"));
   CHECK(g["loss_value"].get<double>() == doctest::Approx(e["total_loss"].get<double>()).epsilon(1e-12));
   auto grads = train::read_safetensors(out.file("g.safetensors"));
   REQUIRE(grads.ok());
@@ -115,7 +111,7 @@ TEST_CASE("gradstudy: on a MoNE the estimators differ where the top-k is, and HA
 
 TEST_CASE("gradstudy: a step of size 0 flips nothing; the checkpoint's step flips some") {
   const std::string dir = tiny_run("MONE");
-  const nlohmann::json still = run_json("gradstudy" + flags(dir) + " --json --lr 0");
+  const nlohmann::json still = run_json("gradstudy" + tool_flags(dir, 2) + " --json --lr 0");
   for (const auto& f : still["flips_after_one_step"]) {
     for (const char* est : {"hard", "straight_through"}) {
       CHECK(f[est]["tokens"] == 2 * 4 * 16);
@@ -124,12 +120,12 @@ TEST_CASE("gradstudy: a step of size 0 flips nothing; the checkpoint's step flip
       CHECK(f[est]["pairs_changed"] == 0);
     }
   }
-  const nlohmann::json moved = run_json("gradstudy" + flags(dir) + " --json --lr 0.01");
+  const nlohmann::json moved = run_json("gradstudy" + tool_flags(dir, 2) + " --json --lr 0.01");
   CHECK(moved["moments"] == "checkpoint");
   int64_t changed = 0;
   for (const auto& f : moved["flips_after_one_step"]) changed += f["hard"]["pairs_changed"].get<int64_t>();
   CHECK(changed > 0);
-  CommandResult r = run_mone("gradstudy" + flags(dir) + " --lr -1");
+  CommandResult r = run_mone("gradstudy" + tool_flags(dir, 2) + " --lr -1");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("--lr -1: must be a finite number >= 0") != std::string::npos);
 }

@@ -24,10 +24,6 @@ using namespace mone::research_testing;
 
 namespace {
 
-std::string data_flags(const std::string& dir) {
-  return " --checkpoint " + dir + "/run --data " + dir + "/data --batches 2 --threads 1";
-}
-
 bool near(double a, double b, double relative) { return std::abs(a - b) <= relative * std::max(1.0, std::abs(a)); }
 
 // A tiny run of `ffn` trained here, in this process, on the CPU; its directory holds run/ and data/.
@@ -47,21 +43,21 @@ TEST_SUITE("e2e") {
 
 TEST_CASE("--device: cpu is the default, bit for bit; cuda with --dtype f64 is refused by every evaluating command") {
   const std::string dir = tiny_run("MONE");
-  const nlohmann::json plain = run_json("eval" + data_flags(dir) + " --json");
-  const nlohmann::json cpu = run_json("eval" + data_flags(dir) + " --device cpu --json");
+  const nlohmann::json plain = run_json("eval" + tool_flags(dir, 2) + " --json");
+  const nlohmann::json cpu = run_json("eval" + tool_flags(dir, 2) + " --device cpu --json");
   CHECK(plain["loss"].get<double>() == cpu["loss"].get<double>());
-  const nlohmann::json a = run_json("analyze" + data_flags(dir) + " --json");
-  const nlohmann::json a_cpu = run_json("analyze" + data_flags(dir) + " --device cpu --json");
+  const nlohmann::json a = run_json("analyze" + tool_flags(dir, 2) + " --json");
+  const nlohmann::json a_cpu = run_json("analyze" + tool_flags(dir, 2) + " --device cpu --json");
   CHECK(a == a_cpu);
   for (const char* command : {"eval", "analyze", "sparsify --keep 1", "gradstudy"}) {
     CAPTURE(command);
-    const CommandResult r = run_mone(std::string(command) + data_flags(dir) + " --dtype f64 --device cuda");
+    const CommandResult r = run_mone(std::string(command) + tool_flags(dir, 2) + " --dtype f64 --device cuda");
     CHECK(r.exit_code != 0);
     // Refused before the GPU is looked for: the same reason with a GPU or without.
     CHECK_MESSAGE(r.output.find("--dtype f64 with --device cuda: the CUDA kernels compute in f32") != std::string::npos,
                   r.output);
   }
-  const CommandResult bad = run_mone("analyze" + data_flags(dir) + " --device tpu");
+  const CommandResult bad = run_mone("analyze" + tool_flags(dir, 2) + " --device tpu");
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("--device") != std::string::npos);
 }

@@ -10,22 +10,14 @@
 using namespace mone;
 using namespace mone::research_testing;
 
-namespace {
-
-std::string data_flags(const std::string& dir) {
-  return " --checkpoint " + dir + "/run --data " + dir + "/data --batches 3 --threads 1";
-}
-
-}  // namespace
-
 TEST_SUITE("e2e") {
 
 TEST_CASE("sparsify: keep 1 reproduces mone eval exactly, on a MoE and on a MoNE") {
   for (const char* ffn : {"MOE", "MONE"}) {
     CAPTURE(ffn);
     const std::string dir = tiny_run(ffn);
-    const nlohmann::json eval = run_json("eval" + data_flags(dir) + " --json");
-    const nlohmann::json sp = run_json("sparsify" + data_flags(dir) + " --keep 1,0.5,0.25 --json");
+    const nlohmann::json eval = run_json("eval" + tool_flags(dir, 3) + " --json");
+    const nlohmann::json sp = run_json("sparsify" + tool_flags(dir, 3) + " --keep 1,0.5,0.25 --json");
     REQUIRE(sp["points"].size() == 3);
     CHECK(sp["points"][0]["loss"].get<double>() == eval["loss"].get<double>());
     CHECK(sp["points"][0]["perplexity"].get<double>() == eval["perplexity"].get<double>());
@@ -77,7 +69,7 @@ TEST_CASE("sparsify --out: JSON, CSV and a plot holding the table's numbers") {
   const std::string dir = tiny_run("MOE");
   mone_testing::TempDir out;
   const nlohmann::json sp =
-      run_json("sparsify" + data_flags(dir) + " --keep 1,0.6,0.2 --shared --json --out " + out.file("sp"));
+      run_json("sparsify" + tool_flags(dir, 3) + " --keep 1,0.6,0.2 --shared --json --out " + out.file("sp"));
   const nlohmann::json file = nlohmann::json::parse(read_text(out.file("sp/sparsify.json")));
   CHECK(file == sp);
   CHECK(sp["points"][1]["shared_neuron_topk"] == 19);  // round(0.6 · 32)
@@ -94,15 +86,15 @@ TEST_CASE("sparsify --out: JSON, CSV and a plot holding the table's numbers") {
 
 TEST_CASE("sparsify: bad flags and a dense checkpoint are errors naming what is wrong") {
   const std::string dir = tiny_run("MOE");
-  CommandResult r = run_mone("sparsify" + data_flags(dir) + " --keep 1,0,0.5");
+  CommandResult r = run_mone("sparsify" + tool_flags(dir, 3) + " --keep 1,0,0.5");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("--keep 1,0,0.5: \"0\" is not a kept fraction in (0, 1]") != std::string::npos);
-  r = run_mone("sparsify" + data_flags(dir) + " --selector largest");
+  r = run_mone("sparsify" + tool_flags(dir, 3) + " --selector largest");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("--selector largest: expected one of abs_gate, signed_gate, abs_gate_times_up, "
                       "abs_gate_threshold") != std::string::npos);
   const std::string dense = tiny_run("DENSE");
-  r = run_mone("sparsify" + data_flags(dense));
+  r = run_mone("sparsify" + tool_flags(dense, 3));
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("sparsify needs routed experts") != std::string::npos);
 }

@@ -58,7 +58,7 @@ double relative_error(const Tensor& got, const Tensor& want) {
   return diff / scale;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using mone_testing::contains;
 
 // A copy of tests/data/hf/<name> in `dir` under `as`, to break.
 std::string copy_model(const ScratchDir& dir, const std::string& name, const std::string& as) {

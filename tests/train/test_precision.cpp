@@ -14,7 +14,7 @@ namespace {
 
 using namespace trainer_testing;
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 }  // namespace
 

@@ -12,7 +12,7 @@ namespace {
 
 using namespace trainer_testing;
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 std::vector<int64_t> steps_of(const std::vector<nlohmann::json>& records) {
   std::vector<int64_t> steps;

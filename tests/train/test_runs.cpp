@@ -9,7 +9,7 @@ namespace {
 
 using namespace trainer_testing;
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 TEST_SUITE("unit") {
   TEST_CASE("mone runs lists checkpoints with their losses and summarises metrics.jsonl") {

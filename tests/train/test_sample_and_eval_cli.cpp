@@ -15,7 +15,7 @@ namespace {
 using namespace trainer_testing;
 using mone_testing::run_mone_in;
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 // dir/run: the tiny model (a 32-token context) trained 2 steps with a 300-token tokenizer kept
 // beside it (dir/tok/tokenizer.json).

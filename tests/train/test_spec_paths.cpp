@@ -16,7 +16,7 @@ namespace {
 using namespace trainer_testing;
 using mone_testing::run_mone_in;
 
-bool has(const CommandResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+using mone_testing::has;
 
 nlohmann::json config_json(const std::string& checkpoint) {
   return nlohmann::json::parse(read_text(checkpoint + "/config.json"));
