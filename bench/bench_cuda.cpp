@@ -1,5 +1,6 @@
 // GPU benchmark: cuBLAS GEMMs against the cuBLAS peak measured in the same process (a large bf16
-// product), and every dense CUDA op at mone-925m sizes (time and achieved bandwidth).
+// product), the grouped expert GEMM (cuda/grouped_gemm.h) against one cuBLAS GEMM per expert, and
+// every dense CUDA op at mone-925m sizes (time and achieved bandwidth).
 //
 //   mone_bench_cuda [--quick]      (--quick: fewer, shorter samples)
 //
@@ -23,6 +24,7 @@
 #include "bench/bench_util.h"
 #include "core/rng.h"
 #include "cuda/blas.h"
+#include "cuda/grouped_gemm.h"
 #include "cuda/runtime.h"
 #include "ops/activation.h"
 #include "ops/cross_entropy.h"
@@ -88,7 +90,7 @@ struct Gemm {
   bool trans_a, trans_b;
 };
 
-void bench_gemm() {
+double bench_gemm() {
   // The peak: the best 8192³ bf16 product on random data (zeros run faster), as the trainer's MFU
   // measures it (cuda/blas.h).
   const int64_t p = 8192;
@@ -123,6 +125,74 @@ void bench_gemm() {
           report("matmul", dtype, t, std::to_string(c.m) + "x" + std::to_string(c.n) + "x" + std::to_string(c.k));
         }
       }
+    }
+  }
+  std::printf("\n");
+  return peak;
+}
+
+// The expert GEMMs of one MoE layer at the mone-925m shape (d 1024, D 576, 16 routed experts,
+// 16384 tokens x K 2 = 32768 rows, 2048 per expert): one cuBLAS GEMM per expert, which needs the
+// offsets on the host (their copy and the sync are timed with it, as ops/mone_ffn_cuda.cpp pays
+// them once per layer), against the grouped kernel, which reads them on the device.
+void bench_grouped(double peak) {
+  const int64_t d = 1024, D = 576, E = 16, R = 32768;
+  std::printf("## Expert GEMMs of one MoE layer (16 experts x 2048 rows, d 1024, D 576)\n\n");
+  std::printf("| product | dtype | per-expert cuBLAS ms | grouped kernel ms | cuBLAS / grouped | grouped TFLOP/s | %% of peak |\n"
+              "|---|---|---|---|---|---|---|\n");
+  std::vector<int64_t> host(E + 1);
+  for (int64_t e = 0; e <= E; ++e) host[e] = e * (R / E);
+  const Tensor offsets = value_or_die(value_or_die(Tensor::from_vector(host, {E + 1})).to(Device::cuda()));
+  struct Product {
+    const char* what;
+    cuda::GroupedLayout layout;
+    int64_t m, n, k;  // as cuda::GroupedGemm
+  };
+  const Product products[] = {
+      {"x W_gateᵀ (forward)", cuda::GroupedLayout::kRowsTimesWt, 0, D, d},
+      {"da W_gate (backward dx)", cuda::GroupedLayout::kRowsTimesW, 0, d, D},
+      {"daᵀ x (backward dW_gate)", cuda::GroupedLayout::kWeightGrad, D, d, 0},
+  };
+  for (const Product& p : products) {
+    const bool wg = p.layout == cuda::GroupedLayout::kWeightGrad;
+    for (DType dt : {DType::kF32, DType::kBF16}) {
+      const size_t es = dtype_size(dt);
+      const Tensor a = gpu_randn(wg ? Shape{R, p.m} : Shape{R, p.k}, dt, 30);
+      const Tensor b = gpu_randn(wg ? Shape{R, p.n} : Shape{E, p.n * p.k}, dt, 31);
+      Tensor c = gpu_randn(wg ? Shape{E, p.m * p.n} : Shape{R, p.n}, dt, 32);
+      const auto* pa = static_cast<const char*>(a.raw_data());
+      const auto* pb = static_cast<const char*>(b.raw_data());
+      auto* pc = static_cast<char*>(c.raw_data());
+      const double t_blas = time_op("grouped_gemm", [&] {
+        const std::vector<int64_t> seg = value_or_die(offsets.to(Device::cpu())).to_vector<int64_t>();
+        for (int64_t e = 0; e < E; ++e) {
+          const int64_t r0 = seg[e], rows = seg[e + 1] - r0;
+          if (wg) {  // C[e] [M, N] = A[rows]ᵀ B[rows]
+            MONE_CHECK_OK(cuda::gemm_batched(dt, 1, true, false, p.m, p.n, rows, 1.f, pa + r0 * p.m * es, p.m, 0,
+                                             pb + r0 * p.n * es, p.n, 0, 0.f, pc + e * p.m * p.n * es, p.n, 0, 0,
+                                             cuda::current_stream(), "grouped_gemm"));
+          } else {
+            const bool wt = p.layout == cuda::GroupedLayout::kRowsTimesWt;
+            MONE_CHECK_OK(cuda::gemm_batched(dt, 1, false, wt, rows, p.n, p.k, 1.f, pa + r0 * p.k * es, p.k, 0,
+                                             pb + e * p.n * p.k * es, wt ? p.k : p.n, 0, 0.f, pc + r0 * p.n * es,
+                                             p.n, 0, 0, cuda::current_stream(), "grouped_gemm"));
+          }
+        }
+      });
+      const cuda::GroupedGemm g{p.layout, offsets.data<int64_t>(), E, R, p.m, p.n, p.k};
+      const double t_grouped = time_op("grouped_gemm", [&] {
+        const cudaError_t err = dt == DType::kBF16
+                                    ? cuda::grouped_gemm<bf16>(g, a.data<bf16>(), b.data<bf16>(), 0.f, c.data<bf16>(),
+                                                               cuda::current_stream())
+                                    : cuda::grouped_gemm<float>(g, a.data<float>(), b.data<float>(), 0.f,
+                                                                c.data<float>(), cuda::current_stream());
+        MONE_CHECK(err == cudaSuccess) << "grouped_gemm: CUDA error " << static_cast<int>(err);
+      });
+      const double flops = 2.0 * R * (wg ? p.m * p.n : p.n * p.k);
+      std::printf("| %s | %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n", p.what, dtype_name(dt), t_blas * 1e3,
+                  t_grouped * 1e3, t_blas / t_grouped, flops / t_grouped * 1e-12, 100.0 * flops / t_grouped / peak);
+      report("grouped_gemm (per-expert cuBLAS)", dt, t_blas, p.what);
+      report("grouped_gemm (grouped kernel)", dt, t_grouped, p.what);
     }
   }
   std::printf("\n");
@@ -208,7 +278,8 @@ int main(int argc, char** argv) {
               info.minor, info.multiprocessors, info.memory_bytes / 1073741824.0, info.l2_bytes / 1048576.0);
   bench::print_machine_line();
   std::printf("\n");
-  bench_gemm();
+  const double peak = bench_gemm();
+  bench_grouped(peak);
   bench_ops();
   return 0;
 }

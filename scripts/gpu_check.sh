@@ -100,7 +100,7 @@ if s=$(budget 120); then
 else
   say "gpu_check: no time left for mone_bench_cuda"; status=1
 fi
-sed -n '/^# mone_bench_cuda/,$p' "$log" | grep -E '^(#|-|\||Peak)' | head -80
+sed -n '/^# mone_bench_cuda/,$p' "$log" | grep -E '^(#|-|\||Peak)' | head -100
 
 # ---- training steps on the GPU (mone bench train --device cuda): mone-925m in bf16 (tokens/s,
 # MFU against the bf16 cuBLAS peak), and whether mone-2.81b trains on this GPU (the caching
