@@ -309,12 +309,17 @@ bool has_experts(const proto::ModelSpec& spec) {
   return spec.ffn_type() == ModelSpec::MOE || spec.ffn_type() == ModelSpec::MONE;
 }
 
+// Every step-th layer is routed (Qwen2-MoE's decoder_sparse_step), unless mlp_only_layers names it.
+namespace {
+bool on_sparse_step(int64_t layer, int64_t step) { return (layer + 1) % step == 0; }
+}  // namespace
+
 bool is_moe_layer(const proto::ModelSpec& spec, int64_t layer) {
   if (!has_experts(spec) || spec.decoder_sparse_step() < 1) return false;
   for (int64_t dense : spec.mlp_only_layers()) {
     if (dense == layer) return false;
   }
-  return (layer + 1) % spec.decoder_sparse_step() == 0;
+  return on_sparse_step(layer, spec.decoder_sparse_step());
 }
 
 // Counted without visiting every layer: a spec may name any num_hidden_layers, and validation
@@ -324,7 +329,7 @@ int64_t num_moe_layers(const proto::ModelSpec& spec) {
   if (!has_experts(spec) || step < 1 || L <= 0) return 0;
   int64_t n = L / step;
   const std::set<int64_t> dense(spec.mlp_only_layers().begin(), spec.mlp_only_layers().end());
-  for (int64_t layer : dense) n -= (layer >= 0 && layer < L && (layer + 1) % step == 0);
+  for (int64_t layer : dense) n -= (layer >= 0 && layer < L && on_sparse_step(layer, step));
   return n;
 }
 
