@@ -1,6 +1,7 @@
-// The grouped expert GEMM of cuda/grouped_gemm.h. One block per 64 x 64 tile of outputs; per step
-// of 16 along the contracted index the block stages a 64 x 16 slice of each operand in shared
-// memory (zero past the edges), then multiplies the slices:
+// The grouped expert GEMM of cuda/grouped_gemm.h. One block per 64 x 64 tile of outputs (its
+// operands, range and outputs: a TileJob of cuda/grouped_gemm_tiles.h); per step of 16 along the
+// contracted index the block stages a 64 x 16 slice of each operand in shared memory (zero past
+// the edges), then multiplies the slices:
 //   f32:  256 threads (SIMT), each a 4 x 4 patch of outputs (rows 4·ty.., columns 4·tx..), adding
 //         the 16 products in order with fmaf;
 //   bf16: 128 threads, 4 warps, each a 32 x 32 quarter as 2 x 2 WMMA fragments of 16 x 16 x 16
@@ -10,69 +11,40 @@
 #include <cuda_runtime.h>
 #include <mma.h>
 
-#include "cuda/bf16.cuh"
 #include "cuda/device_math.cuh"
 #include "cuda/grouped_gemm.h"
+#include "cuda/grouped_gemm_tiles.h"
 #include "cuda/launch_util.cuh"
 
 namespace mone::cuda {
 namespace {
 
-constexpr int kTile = static_cast<int>(kGroupedTile);  // outputs per block side
-constexpr int kStep = 16;                              // contracted indices per shared-memory stage
+constexpr int kTile = static_cast<int>(kGroupedTile);
+constexpr int kStep = kGroupedStep;
 
-// One operand of a tile as (output index i < 64, contracted index kk) -> value, zero outside.
-// The output index is base + i < out_end; the contracted index lies in [.., k_end).
-template <typename D>
-struct Operand {
-  const D* p;
-  int64_t stride_out, stride_k;  // element offset = (base + i) · stride_out + kk · stride_k
-  int64_t out_end, base, k_end;
-  bool k_fastest;  // contiguous along the contracted index: consecutive threads walk it when staging
-  __device__ float at(int i, int64_t kk) const {
-    const int64_t o = base + i;
-    return o < out_end && kk < k_end ? to_float(p[o * stride_out + kk * stride_k]) : 0.0f;
-  }
-};
-
-// Calls put(i, kk, op(i, k0 + kk)) for the 64 x 16 slice, each of `threads` threads a fixed share.
+// Calls put(i, kk, op(i, k0 + kk)) over the 64 x 16 slice, each of `threads` threads a fixed share.
 template <int threads, typename D, typename Put>
 __device__ void stage(const Operand<D>& op, int64_t k0, Put put) {
   for (int p = 0; p < kTile * kStep / threads; ++p) {
-    const int e = threadIdx.x + p * threads;
-    const int i = op.k_fastest ? e / kStep : e % kTile;
-    const int kk = op.k_fastest ? e % kStep : e / kTile;
+    int i, kk;
+    stage_index(threadIdx.x + p * threads, op.k_fastest, &i, &kk);
     put(i, kk, op.at(i, k0 + kk));
   }
 }
-
-// The outputs of the tile: c[(row0 + i) · ldc + col0 + j] for i < 64, j < 64 inside the bounds.
-struct OutTile {
-  int64_t ldc, row0, row_end, col0, col_end;
-  float beta;
-  template <typename D>
-  __device__ void put(D* c, int i, int j, float v) const {
-    const int64_t row = row0 + i, col = col0 + j;
-    if (row >= row_end || col >= col_end) return;
-    D* out = c + row * ldc + col;
-    *out = from_float<D>(beta != 0.0f ? v + beta * to_float(*out) : v);
-  }
-};
 
 // ---- f32: SIMT ---------------------------------------------------------------------------------
 
 struct Simt {
   static constexpr int kThreads = 256;
   template <typename D>
-  __device__ static void run(const Operand<D>& a, const Operand<D>& b, int64_t k_begin, int64_t k_end, D* c,
-                             const OutTile& out) {
+  __device__ static void run(const TileJob<D>& job) {
     __shared__ float sa[kStep][kTile];
     __shared__ float sb[kStep][kTile];
     const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
     float acc[4][4] = {};
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kStep) {
-      stage<kThreads>(a, k0, [&](int i, int kk, float v) { sa[kk][i] = v; });
-      stage<kThreads>(b, k0, [&](int j, int kk, float v) { sb[kk][j] = v; });
+    for (int64_t k0 = job.k_begin; k0 < job.k_end; k0 += kStep) {
+      stage<kThreads>(job.lhs, k0, [&](int i, int kk, float v) { sa[kk][i] = v; });
+      stage<kThreads>(job.rhs, k0, [&](int j, int kk, float v) { sb[kk][j] = v; });
       __syncthreads();
       MONE_UNROLL
       for (int kk = 0; kk < kStep; ++kk) {
@@ -90,7 +62,7 @@ struct Simt {
       __syncthreads();
     }
     for (int r = 0; r < 4; ++r) {
-      for (int q = 0; q < 4; ++q) out.put(c, ty * 4 + r, tx * 4 + q, acc[r][q]);
+      for (int q = 0; q < 4; ++q) job.out.put(job.c, ty * 4 + r, tx * 4 + q, acc[r][q]);
     }
   }
 };
@@ -103,8 +75,7 @@ struct Wmma {
   // 4 (f32), as WMMA requires.
   static constexpr int kPitchA = kStep + 8, kPitchB = kTile + 8, kPitchC = kTile + 4;
   template <typename D>
-  __device__ static void run(const Operand<D>& a, const Operand<D>& b, int64_t k_begin, int64_t k_end, D* c,
-                             const OutTile& out) {
+  __device__ static void run(const TileJob<D>& job) {
     using namespace nvcuda;
     __shared__ __align__(32) __nv_bfloat16 sa[kTile][kPitchA];  // [i][kk]: matrix_a, row-major
     __shared__ __align__(32) __nv_bfloat16 sb[kStep][kPitchB];  // [kk][j]: matrix_b, row-major
@@ -114,9 +85,9 @@ struct Wmma {
     for (int fi = 0; fi < 2; ++fi) {
       for (int fj = 0; fj < 2; ++fj) wmma::fill_fragment(acc[fi][fj], 0.0f);
     }
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kStep) {
-      stage<kThreads>(a, k0, [&](int i, int kk, float v) { sa[i][kk] = __float2bfloat16_rn(v); });
-      stage<kThreads>(b, k0, [&](int j, int kk, float v) { sb[kk][j] = __float2bfloat16_rn(v); });
+    for (int64_t k0 = job.k_begin; k0 < job.k_end; k0 += kStep) {
+      stage<kThreads>(job.lhs, k0, [&](int i, int kk, float v) { sa[i][kk] = __float2bfloat16_rn(v); });
+      stage<kThreads>(job.rhs, k0, [&](int j, int kk, float v) { sb[kk][j] = __float2bfloat16_rn(v); });
       __syncthreads();
       wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa[2];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> fb[2];
@@ -135,7 +106,9 @@ struct Wmma {
       }
     }
     __syncthreads();
-    for (int e = threadIdx.x; e < kTile * kTile; e += kThreads) out.put(c, e / kTile, e % kTile, sc[e / kTile][e % kTile]);
+    for (int e = threadIdx.x; e < kTile * kTile; e += kThreads) {
+      job.out.put(job.c, e / kTile, e % kTile, sc[e / kTile][e % kTile]);
+    }
   }
 };
 
@@ -148,30 +121,19 @@ struct EngineOf<__nv_bfloat16> {
   using type = Wmma;
 };
 
-// kRowsTimesWt and kRowsTimesW: blockIdx.x a row tile (locate_row_tile), blockIdx.y a column tile.
+// kRowsTimesWt and kRowsTimesW: blockIdx.x a row tile, blockIdx.y a column tile.
 template <typename D, typename Engine>
 __global__ void __launch_bounds__(Engine::kThreads) rows_kernel(GroupedGemm g, const D* a, const D* b, float beta, D* c) {
-  int64_t e, row0, row1;
-  if (!locate_row_tile(g.offsets, g.experts, g.rows, blockIdx.x, &e, &row0, &row1)) return;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kTile;
-  const bool wt = g.layout == GroupedLayout::kRowsTimesWt;  // B[e] is [N, K], contiguous along K
-  const Operand<D> lhs{a, g.k, 1, row1, row0, g.k, true};
-  const Operand<D> rhs{b + e * g.n * g.k, wt ? g.k : 1, wt ? 1 : g.n, g.n, col0, g.k, wt};
-  Engine::run(lhs, rhs, 0, g.k, c, OutTile{g.n, row0, row1, col0, g.n, beta});
+  TileJob<D> job;
+  if (!rows_job(g, a, b, beta, c, blockIdx.x, blockIdx.y, &job)) return;  // past the last row tile
+  Engine::run(job);
 }
 
-// kWeightGrad: blockIdx.x a column tile of N, blockIdx.y a row tile of M, blockIdx.z the expert;
-// the contracted index is the expert's rows. Both operands are contiguous along their columns.
+// kWeightGrad: blockIdx.x an N tile, blockIdx.y an M tile, blockIdx.z the expert.
 template <typename D, typename Engine>
 __global__ void __launch_bounds__(Engine::kThreads)
     weight_grad_kernel(GroupedGemm g, const D* a, const D* b, float beta, D* c) {
-  const int64_t e = blockIdx.z;
-  const int64_t first = g.offsets == nullptr ? 0 : g.offsets[e];
-  const int64_t end = g.offsets == nullptr ? g.rows : g.offsets[e + 1];
-  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTile, n0 = static_cast<int64_t>(blockIdx.x) * kTile;
-  const Operand<D> lhs{a, 1, g.m, g.m, m0, end, false};
-  const Operand<D> rhs{b, 1, g.n, g.n, n0, end, false};
-  Engine::run(lhs, rhs, first, end, c + e * g.m * g.n, OutTile{g.n, m0, g.m, n0, g.n, beta});
+  Engine::run(weight_grad_job(g, a, b, beta, c, blockIdx.z, blockIdx.y, blockIdx.x));
 }
 
 }  // namespace
