@@ -229,7 +229,11 @@ Status set_up(Run& r, const proto::TrainSpec& spec_in, const TrainOptions& opt, 
     r.state.train_spec_text = fresh.train_spec_text;  // from now on the checkpoints record this run's spec
     r.state.train_spec_sha256 = fresh.train_spec_sha256;
     MONE_RETURN_IF_ERROR(r.loader->seek(r.state.data_position));
-    if (r.root()) MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
+    if (r.root()) {
+      MONE_RETURN_IF_ERROR(truncate_metrics_after(metrics_path, r.state.step));
+      MONE_RETURN_IF_ERROR(
+          tidy_checkpoints(r.run_dir, r.state.step, static_cast<int>(s.keep_checkpoints())));
+    }
     console.say("resuming from %s (step %lld)", point.dir.c_str(), static_cast<long long>(r.state.step));
   } else {
     // No checkpoint: the run starts over, and lines left by an attempt killed before its first

@@ -247,6 +247,21 @@ TEST_CASE("re-committing a step replaces it; crash debris is cleared by the next
   CHECK(value_or_die(read_safetensors(*again + "/model.safetensors")).tensors.at("w").numel() == 4);
 }
 
+TEST_CASE("tidy_checkpoints finishes an interrupted commit: debris removed, pruned as a commit of the step would") {
+  TempDir tmp;
+  for (int64_t step : {1, 2, 3, 4}) commit_ok(tmp.path(), step, /*keep_last=*/0);  // as if killed before pruning
+  REQUIRE(make_directories(tmp.file(".tmp-step_00000005")).ok());
+  write_bytes(tmp.file("latest.tmp"), "step_0000");
+  // Resuming from step 3 (say step 4 failed to verify): step 4 is newer and left alone.
+  REQUIRE(tidy_checkpoints(tmp.path(), 3, 2).ok());
+  CHECK(names_in(tmp.path()) == std::vector<std::string>{"latest", "step_00000002", "step_00000003", "step_00000004"});
+  REQUIRE(tidy_checkpoints(tmp.path(), 4, 2).ok());
+  CHECK(names_in(tmp.path()) == std::vector<std::string>{"latest", "step_00000003", "step_00000004"});
+  REQUIRE(tidy_checkpoints(tmp.path(), 4, 0).ok());  // keep all: nothing more goes
+  CHECK(list_checkpoints(tmp.path()).size() == 2);
+  CHECK(verify_checkpoint(tmp.file("step_00000004")).ok());
+}
+
 TEST_CASE("a failure after the rename (latest cannot be written) rolls the commit back") {
   TempDir tmp;
   const std::string one = commit_ok(tmp.path(), 1);

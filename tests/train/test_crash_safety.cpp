@@ -86,6 +86,20 @@ TEST_SUITE("unit") {
     CHECK(list_checkpoints(crashed).size() == 2);  // keep_checkpoints held through the kills
   }
 
+  TEST_CASE("crash safety: a run killed after its last checkpoint but before pruning keeps keep_checkpoints on resume") {
+    // What such a kill leaves: the finished run's checkpoints, one more than keep_checkpoints (here
+    // made by a run that kept them all). Resuming finds nothing to train and prunes.
+    ScratchDir dir;
+    const std::string spec = write_tiny_setup(dir.path(), "steps: 3\ncheckpoint_interval: 1\nkeep_checkpoints: 0\n");
+    const std::string run = dir.file("run");
+    REQUIRE(run_mone("train --config " + spec + " --run-dir " + run).exit_code == 0);
+    REQUIRE(list_checkpoints(run).size() == 3);
+    write_tiny_setup(dir.path(), "steps: 3\ncheckpoint_interval: 1\nkeep_checkpoints: 2\n");
+    const CommandResult again = run_mone("train --config " + spec + " --run-dir " + run + " --resume");
+    REQUIRE_MESSAGE(again.exit_code == 0, again.output);
+    CHECK(list_checkpoints(run) == std::vector<std::string>{run + "/step_00000002", run + "/step_00000003"});
+  }
+
   TEST_CASE("crash safety: a run killed before its first checkpoint starts over with a clean metrics log") {
     ScratchDir dir;
     const std::string spec = write_tiny_setup(dir.path(), "steps: 3\neval_interval: 2\n");

@@ -150,6 +150,12 @@ StatusOr<std::string> commit_checkpoint(
   return join_path(run_dir, name);
 }
 
+Status tidy_checkpoints(const std::string& run_dir, int64_t step, int keep_last) {
+  MONE_RETURN_IF_ERROR(with_context(remove_crash_debris(run_dir), absl::StrCat("tidying ", run_dir)));
+  prune(run_dir, step, keep_last);
+  return absl::OkStatus();
+}
+
 StatusOr<std::string> find_resumable_checkpoint(const std::string& run_dir,
                                                 std::vector<std::string>* warnings) {
   std::vector<std::string> dirs = list_checkpoints(run_dir);

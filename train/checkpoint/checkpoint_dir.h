@@ -39,6 +39,12 @@ StatusOr<std::string> commit_checkpoint(
     const std::string& run_dir, int64_t step,
     const std::function<Status(const std::string& tmp_dir)>& write_files, int keep_last);
 
+// Finishes what a crash inside commit_checkpoint may have left undone: removes its debris (the
+// hidden temporary, replaced and deleting directories, latest.tmp) and prunes to keep_last as a
+// commit of `step` would. A resumed run calls it before its first step, so a run killed between
+// its last commit and the pruning still ends with keep_last checkpoints.
+Status tidy_checkpoints(const std::string& run_dir, int64_t step, int keep_last);
+
 // The newest checkpoint that verifies: first the one `latest` names, then older ones by
 // descending step, then (rarely: a crash between rename and `latest`) newer ones. Each skipped
 // candidate adds a line to *warnings (when given). NotFound when none verifies.
