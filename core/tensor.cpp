@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_join.h"
 #include "core/cuda_memory.h"
@@ -130,6 +131,15 @@ void copy_strided_cpu(const Tensor& src, void* dst, DType dst_dtype) {
   const size_t es = dtype_size(src.dtype());
   const char* base = static_cast<const char*>(src.storage()->data());
   if (src.dtype() == dst_dtype) {
+    const Shape& shape = src.shape();
+    if (!shape.empty() && src.strides().back() == 1) {  // rows of the last dimension: one memcpy each
+      const int64_t row = shape.back() * static_cast<int64_t>(es);
+      const Shape outer(shape.begin(), shape.end() - 1), outer_strides(src.strides().begin(), src.strides().end() - 1);
+      for_each_offset(outer, outer_strides, src.offset(), [&](int64_t off, int64_t i) {
+        std::memcpy(static_cast<char*>(dst) + i * row, base + off * static_cast<int64_t>(es), static_cast<size_t>(row));
+      });
+      return;
+    }
     for_each_offset(src.shape(), src.strides(), src.offset(), [&](int64_t off, int64_t i) {
       std::memcpy(static_cast<char*>(dst) + i * es, base + off * es, es);
     });
@@ -265,7 +275,26 @@ void Tensor::fill_(double value) const {
   MONE_CHECK(device_.is_cpu()) << "fill_ on " << describe();
   char* base = static_cast<char*>(storage_->data());
   const size_t es = dtype_size(dtype_);
-  for_each_offset(shape_, strides_, offset_, [&](int64_t off, int64_t) { store(base + off * es, dtype_, 0, value); });
+  if (is_contiguous()) {
+    // One element's bytes, then copies of what is already filled, doubling (or one memset for zeros).
+    unsigned char element[8] = {};
+    store(element, dtype_, 0, value);
+    char* p = base + offset_ * static_cast<int64_t>(es);
+    const int64_t n = numel();
+    if (std::all_of(element, element + es, [](unsigned char b) { return b == 0; })) {
+      std::memset(p, 0, static_cast<size_t>(n) * es);
+    } else if (n > 0) {
+      std::memcpy(p, element, es);
+      for (int64_t done = 1; done < n;) {
+        const int64_t chunk = std::min(done, n - done);
+        std::memcpy(p + done * static_cast<int64_t>(es), p, static_cast<size_t>(chunk) * es);
+        done += chunk;
+      }
+    }
+  } else {
+    for_each_offset(shape_, strides_, offset_,
+                    [&](int64_t off, int64_t) { store(base + off * es, dtype_, 0, value); });
+  }
   bump_version();
 }
 

@@ -109,15 +109,31 @@ Status check_optional(const char* op, const Tensor& t, const Shape& shape, const
   return t.defined() ? check_like(op, t, shape, like, name) : absl::OkStatus();
 }
 
+namespace {
+
+// The first i with p[i] outside range (neither in [0, bound) nor its skip value), or n.
+template <typename I>
+int64_t first_outside(const I* p, int64_t n, const IndexRange& range) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = p[i];
+    if ((v < 0 || v >= range.bound) && !(range.skip && v == *range.skip)) return i;
+  }
+  return n;
+}
+
+}  // namespace
+
 Status check_indices(const char* op, const Tensor& index, const char* name, const IndexRange& range) {
   MONE_RETURN_IF_ERROR(check_index_dtype(op, index, name));
   if (!index.device().is_cpu()) return absl::OkStatus();  // the policy in common.h
-  const Tensor ids = index_as_i64(index);
-  const int64_t* p = ids.data<int64_t>();
-  for (int64_t i = 0; i < ids.numel(); ++i) {
-    if ((p[i] >= 0 && p[i] < range.bound) || (range.skip && p[i] == *range.skip)) continue;
+  const Tensor ids = index.contiguous();  // read as stored: i32 or i64
+  const int64_t n = ids.numel();
+  const int64_t i = ids.dtype() == DType::kI32 ? first_outside(ids.data<int32_t>(), n, range)
+                                               : first_outside(ids.data<int64_t>(), n, range);
+  if (i < n) {
+    const int64_t value = ids.dtype() == DType::kI32 ? ids.data<int32_t>()[i] : ids.data<int64_t>()[i];
     return absl::InvalidArgumentError(absl::StrCat(
-        op, ": ", name, position_string(ids.shape(), i), " = ", p[i], " is outside [0, ",
+        op, ": ", name, position_string(ids.shape(), i), " = ", value, " is outside [0, ",
         range.bound_name ? absl::StrCat(range.bound_name, " = ") : "", range.bound, ")",
         range.skip ? absl::StrCat(" and is not ", range.skip_name, " ", *range.skip) : "",
         range.context.empty() ? "" : "; ", range.context));

@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "ops/cpu/math.h"
 #include "ops/cpu/matmul.h"
+#include "ops/cpu/rows.h"
 
 namespace mone::ops::cpu {
 
@@ -64,7 +64,7 @@ void attention_forward(T* out, T* lse, const T* q, const T* k, const T* v, const
         for (int64_t r = 0; r < rows; ++r) {
           T* row = p + r * d.tk;
           const int64_t row_seen = std::min(d.tk, i0 + r + shift + 1);
-          lse[(bi * d.h + hi) * d.tq + i0 + r] = static_cast<T>(softmax(row, row_seen, row));
+          lse[(bi * d.h + hi) * d.tq + i0 + r] = static_cast<T>(row_softmax(row, row_seen, row));
           std::fill(row + row_seen, row + seen, T(0));
         }
         // out = P V [rows, hd]
@@ -112,7 +112,7 @@ void attention_backward(T* grad_q, T* grad_k, T* grad_v, const T* grad_out, cons
           T* row = p + r * d.tk;
           const int64_t row_seen = std::min(d.tk, i0 + r + shift + 1);
           const T row_lse = lse[(bi * d.h + hi) * d.tq + i0 + r];
-          for (int64_t j = 0; j < row_seen; ++j) row[j] = std::exp(row[j] - row_lse);
+          row_exp_shifted(row, row_seen, row_lse, row);
           std::fill(row + row_seen, row + seen, T(0));
         }
         const T* go = grad_out + hv.q_off + i0 * hv.ldq;

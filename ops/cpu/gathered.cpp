@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/cpu/cpu_features.h"
+
 namespace mone::ops::cpu {
 
 namespace {
@@ -204,11 +206,6 @@ __attribute__((target("avx2,fma"))) void gather_columns_dot_avx2(const float* ma
     for (int64_t r = r8; r < rows; ++r) s = std::fma(col[r * cols], v[r], s);
     out[i] = s;
   }
-}
-
-bool has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
 }
 
 }  // namespace

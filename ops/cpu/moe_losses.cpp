@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "ops/cpu/math.h"
@@ -21,43 +22,52 @@ namespace {
 // Work below this many elements stays on one thread.
 constexpr int64_t kLossParallelWork = int64_t{1} << 16;
 
-// q_{r,:} of one row of scores; returns Σ_j |s_j|.
+// (Σ_j |s_j|, Σ_j w_j |s_j|) over one row of scores, each summed in two running sums (even and
+// odd j) added at the end: one pass, two independent chains per sum.
 template <typename T>
-double balance_scores(const T* s, int64_t cols, NeuronLossForm form, double* q) {
-  double sum = 0.0;
-  for (int64_t j = 0; j < cols; ++j) sum += std::abs(static_cast<double>(s[j]));
-  for (int64_t j = 0; j < cols; ++j) {
-    const double m = std::abs(static_cast<double>(s[j]));
-    q[j] = form == NeuronLossForm::kRaw ? m : (sum > 0.0 ? m / sum : 0.0);
+std::pair<double, double> abs_sums(const T* s, const double* w, int64_t cols) {
+  double a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0;
+  int64_t j = 0;
+  for (; j + 2 <= cols; j += 2) {
+    const double m0 = std::abs(static_cast<double>(s[j])), m1 = std::abs(static_cast<double>(s[j + 1]));
+    a0 += m0;
+    a1 += m1;
+    b0 += w[j] * m0;
+    b1 += w[j + 1] * m1;
   }
-  return sum;
+  if (j < cols) {
+    const double m = std::abs(static_cast<double>(s[j]));
+    a0 += m;
+    b0 += w[j] * m;
+  }
+  return {a0 + a1, b0 + b1};
 }
 
-// cols · Σ_j F_j mean_r q_{r,j} = (cols / rows) Σ_r Σ_j F_j q_{r,j}.
+// cols · Σ_j F_j mean_r q_{r,j} = (cols / rows) Σ_r Σ_j F_j q_{r,j}, where a row's
+// Σ_j F_j q_j is Σ_j F_j |s_j| (raw) or that over Σ_j |s_j| (normalised; 0 for an all-zero row).
 template <typename T>
 double balance_block(const T* scores, const double* F, int64_t rows, int64_t cols, NeuronLossForm form) {
-  std::vector<double> q(cols);
   double s = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
-    balance_scores(scores + r * cols, cols, form, q.data());
-    for (int64_t j = 0; j < cols; ++j) s += F[j] * q[j];
+    const auto [sum, dot] = abs_sums(scores + r * cols, F, cols);
+    s += form == NeuronLossForm::kRaw ? dot : (sum > 0.0 ? dot / sum : 0.0);
   }
   return static_cast<double>(cols) * s / static_cast<double>(rows);
 }
 
 // d(grad · balance_block)/d scores:  dL/dq_{r,j} = c_j = grad · cols · F_j / rows; then
-// d|s_j|: raw c_j, normalised (q_j = |s_j| / S) (c_j − Σ_j' c_j' q_j') / S; times sign(s_j).
+// d|s_j|: raw c_j, normalised (q_j = |s_j| / S) (c_j − Σ_j' c_j' q_j') / S with
+// Σ_j' c_j' q_j' = Σ_j' c_j' |s_j'| / S; times sign(s_j).
 template <typename T>
 void balance_block_backward(double grad, const T* scores, const double* F, int64_t rows, int64_t cols,
                             NeuronLossForm form, T* grad_scores) {
-  std::vector<double> q(cols), c(cols);
+  std::vector<double> c(cols);
   for (int64_t j = 0; j < cols; ++j) c[j] = grad * cols * F[j] / rows;
   for (int64_t r = 0; r < rows; ++r) {
     const T* sr = scores + r * cols;
     T* out = grad_scores + r * cols;
-    const double sum = balance_scores(sr, cols, form, q.data());
-    double c_dot_q = 0.0;
-    for (int64_t j = 0; j < cols; ++j) c_dot_q += c[j] * q[j];
+    const auto [sum, c_abs] = abs_sums(sr, c.data(), cols);
+    const double c_dot_q = sum > 0.0 ? c_abs / sum : 0.0;
     for (int64_t j = 0; j < cols; ++j) {
       double d_abs = c[j];
       if (form == NeuronLossForm::kNormalized) d_abs = sum > 0.0 ? (c[j] - c_dot_q) / sum : 0.0;

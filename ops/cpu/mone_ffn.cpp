@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/cpu_memory.h"
+#include "ops/cpu/activation.h"
 #include "ops/cpu/gathered.h"
 #include "ops/cpu/math.h"
 #include "ops/cpu/matmul.h"
@@ -192,12 +193,11 @@ void up_down_gathered(const T* x, const T* w_up, const T* w_down, const T* g, co
 // ---- backward pieces -----------------------------------------------------------------------
 
 // From dG [T, D] (overwritten with da): da = dG ⊙ act'(a), dW_gate = daᵀ x (=), dx += da W_gate.
+// act' comes from a for silu and from G = σ(a) for sigmoid (ops/cpu/activation.h).
 template <typename T>
-void gate_backward(T* dG, const T* a, const T* x, const T* w_gate, Segment s, Activation act, T* grad_w_gate,
-                   T* grad_x) {
-  const int64_t n = s.tokens * s.D;
-#pragma omp parallel for schedule(static) if (n > kFfnParallelWork)
-  for (int64_t i = 0; i < n; ++i) dG[i] *= activation_grad(act, a[i]);
+void gate_backward(T* dG, const T* a, const T* g, const T* x, const T* w_gate, Segment s, Activation act,
+                   T* grad_w_gate, T* grad_x) {
+  activation_backward(act, dG, act == Activation::kSigmoid ? g : a, s.tokens * s.D, dG);
   gemm<T>(true, false, s.D, s.d, s.tokens, T(1), dG, s.D, x, s.d, T(0), grad_w_gate, s.d);
   gemm<T>(false, false, s.tokens, s.d, s.D, T(1), dG, s.D, w_gate, s.d, T(1), grad_x, s.d);
 }
@@ -323,9 +323,7 @@ void expert_forward(const T* x, const T* w_gate, const T* w_up, const T* w_down,
                     MoneStrategy strategy, NeuronSelector selector, T* y, T* a, T* g, int32_t* idx, T* u, T* h) {
   // a = x W_gateᵀ (dense: every |G| is needed to choose I), G = act(a), I = top-K_N by the selector.
   linear<T>(x, w_gate, s.tokens, s.d, s.D, a);
-  const int64_t n = s.tokens * s.D;
-#pragma omp parallel for schedule(static) if (n > kFfnParallelWork)
-  for (int64_t i = 0; i < n; ++i) g[i] = activation(act, a[i]);
+  activation_forward(act, a, s.tokens * s.D, g);
   select_neurons(selector, x, w_up, g, s, idx);
   if (strategy == MoneStrategy::kGathered) {
     up_down_gathered(x, w_up, w_down, g, idx, s, y, u, h);
@@ -362,7 +360,7 @@ void expert_backward(const T* dy, const T* dg_extra, const T* x, const T* w_gate
       if (g[i] == T(0) && activation(act, a[i]) != T(0)) dG[i] = T(0);
     }
   }
-  gate_backward(dG.data(), a, x, w_gate, s, act, grad_w_gate, grad_x);
+  gate_backward(dG.data(), a, g, x, w_gate, s, act, grad_w_gate, grad_x);
 }
 
 // Keeping every neuron (K_N = D: the plain SwiGLU expert, MoE) there is nothing to gather: the

@@ -7,7 +7,9 @@ namespace mone::ops::cpu {
 
 namespace {
 // Σ_i f(x[i]) in double over fixed blocks of 4096, then the block sums in order: the blocks do
-// not depend on the thread count, so neither does the result.
+// not depend on the thread count, so neither does the result. Inside a block, four running sums
+// take every fourth element (four independent chains of additions instead of one), added
+// pairwise at the end.
 template <typename T, typename F>
 double blocked_sum(const T* x, int64_t n, F f) {
   constexpr int64_t kBlock = 4096;
@@ -16,9 +18,16 @@ double blocked_sum(const T* x, int64_t n, F f) {
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t end = std::min(n, (b + 1) * kBlock);
-    double s = 0.0;
-    for (int64_t i = b * kBlock; i < end; ++i) s += f(static_cast<double>(x[i]));
-    partial[b] = s;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int64_t i = b * kBlock;
+    for (; i + 4 <= end; i += 4) {
+      s0 += f(static_cast<double>(x[i]));
+      s1 += f(static_cast<double>(x[i + 1]));
+      s2 += f(static_cast<double>(x[i + 2]));
+      s3 += f(static_cast<double>(x[i + 3]));
+    }
+    for (; i < end; ++i) s0 += f(static_cast<double>(x[i]));
+    partial[b] = (s0 + s1) + (s2 + s3);
   }
   double total = 0.0;
   for (double p : partial) total += p;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "core/rng.h"
 #include "core/tensor.h"
 
@@ -67,6 +69,37 @@ TEST_CASE("in-place writes bump the storage version") {
   CHECK(t.copy_from(Tensor::full({4}, 1.0)).ok());
   CHECK(t.version() == v0 + 3);
   CHECK_FALSE(t.copy_from(Tensor::zeros({3})).ok());
+}
+
+TEST_CASE("fill_ and clone: every dtype, odd lengths, offsets, strided views") {
+  for (DType dt : {DType::kF32, DType::kF64, DType::kBF16, DType::kI32, DType::kI64}) {
+    INFO(dtype_name(dt));
+    Tensor t = Tensor::zeros({37}, dt);
+    for (double value : {3.0, -0.0, 0.0, -7.0}) {
+      value_or_die(t.slice(0, 5, 36)).fill_(value);  // contiguous, at an offset: 31 elements
+      const std::vector<double> got = t.to_vector<double>();
+      for (int64_t i = 0; i < 37; ++i) {
+        const double want = i >= 5 && i < 36 ? value : 0.0;  // 0..4 and 36 untouched
+        CHECK(got[i] == want);
+        if (i >= 5 && i < 36 && (dt == DType::kF32 || dt == DType::kF64 || dt == DType::kBF16)) {
+          CHECK(std::signbit(got[i]) == std::signbit(value));  // -0.0 written as -0.0
+        }
+      }
+    }
+    // A column of a [6, 5] matrix: strided, the element-by-element path.
+    Tensor m = Tensor::full({6, 5}, 1.0, dt);
+    value_or_die(m.slice(1, 2, 3)).fill_(9.0);
+    const std::vector<double> mv = m.to_vector<double>();
+    for (int64_t i = 0; i < 30; ++i) CHECK(mv[i] == (i % 5 == 2 ? 9.0 : 1.0));
+  }
+  // Clones of views: rows with a gap between them (one memcpy per row), and a transpose.
+  Tensor x = value_or_die(Tensor::from_vector<float>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {3, 4}));
+  const Tensor cols = value_or_die(x.slice(1, 1, 3)).clone();
+  CHECK(cols.to_vector<float>() == std::vector<float>{1, 2, 5, 6, 9, 10});
+  const Tensor xt = value_or_die(x.transpose(0, 1)).clone();
+  CHECK(xt.to_vector<float>() == std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
+  const Tensor empty_rows = value_or_die(x.slice(0, 1, 1)).clone();
+  CHECK(empty_rows.numel() == 0);
 }
 
 TEST_CASE("CUDA tensors fail cleanly without a GPU") {
