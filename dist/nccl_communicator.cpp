@@ -140,9 +140,7 @@ class NcclCommunicator final : public Communicator {
       if (done) return true;
       const cudaError_t q = cudaEventQuery(event);
       if (q != cudaSuccess && q != cudaErrorNotReady) return comm.cuda(q, op);
-      ncclResult_t state = ncclSuccess;
-      ncclCommGetAsyncError(comm.comm_, &state);
-      if (state != ncclSuccess && state != ncclInProgress) return comm.nccl(state, op);
+      MONE_RETURN_IF_ERROR(comm.async_error(op));
       if (q == cudaSuccess) {
         done = true;
         buffer.bump_version();
@@ -150,13 +148,7 @@ class NcclCommunicator final : public Communicator {
       return done;
     }
     Status wait() override {
-      const auto deadline = Clock::now() + std::chrono::duration<double>(comm.timeout_s());
-      for (;;) {
-        MONE_ASSIGN_OR_RETURN(const bool finished, poll());
-        if (finished) return absl::OkStatus();
-        if (Clock::now() > deadline) return comm.deadline_passed(op);
-        sched_yield();
-      }
+      return comm.poll_until(op, [this] { return poll(); });
     }
 
     NcclCommunicator& comm;
@@ -205,31 +197,43 @@ class NcclCommunicator final : public Communicator {
     if (rc == ncclSuccess || rc == ncclInProgress) return absl::OkStatus();
     return nccl(rc, what);
   }
-  // Polls the communicator's asynchronous state until no call is in progress.
-  Status settle(const std::string& what) {
+  // Calls poll() (StatusOr<bool>: done yet?) until it is done or fails, or collective_timeout_s
+  // passes: the one waiting loop of this communicator.
+  template <typename Poll>
+  Status poll_until(const std::string& what, Poll poll) {
     const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s());
     for (;;) {
-      ncclResult_t state = ncclSuccess;
-      MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
-      if (state == ncclSuccess) return absl::OkStatus();
-      if (state != ncclInProgress) return nccl(state, what);
+      MONE_ASSIGN_OR_RETURN(const bool finished, poll());
+      if (finished) return absl::OkStatus();
       if (Clock::now() > deadline) return deadline_passed(what);
       sched_yield();
     }
   }
+  // The communicator's asynchronous error, if it has one (a call still in progress is none).
+  Status async_error(const std::string& what) {
+    ncclResult_t state = ncclSuccess;
+    MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
+    return state == ncclInProgress ? absl::OkStatus() : nccl(state, what);
+  }
+  // Polls the communicator's asynchronous state until no call is in progress.
+  Status settle(const std::string& what) {
+    return poll_until(what, [&]() -> StatusOr<bool> {
+      ncclResult_t state = ncclSuccess;
+      MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
+      if (state == ncclInProgress) return false;
+      MONE_RETURN_IF_ERROR(nccl(state, what));
+      return true;
+    });
+  }
   // Polls the stream until its work is done, watching the communicator for errors.
   Status wait_stream(const std::string& what) {
-    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s());
-    for (;;) {
+    return poll_until(what, [&]() -> StatusOr<bool> {
       const cudaError_t q = cudaStreamQuery(stream_);
-      if (q == cudaSuccess) return absl::OkStatus();
+      if (q == cudaSuccess) return true;
       if (q != cudaErrorNotReady) return cuda(q, what);
-      ncclResult_t state = ncclSuccess;
-      ncclCommGetAsyncError(comm_, &state);
-      if (state != ncclSuccess && state != ncclInProgress) return nccl(state, what);
-      if (Clock::now() > deadline) return deadline_passed(what);
-      sched_yield();
-    }
+      MONE_RETURN_IF_ERROR(async_error(what));
+      return false;
+    });
   }
   Status finish(const Tensor& written, const std::string& what) {
     MONE_RETURN_IF_ERROR(settle(what));
