@@ -140,7 +140,7 @@ class NcclCommunicator final : public Communicator {
       if (done) return true;
       const cudaError_t q = cudaEventQuery(event);
       if (q != cudaSuccess && q != cudaErrorNotReady) return comm.cuda(q, op);
-      MONE_RETURN_IF_ERROR(comm.async_error(op));
+      MONE_RETURN_IF_ERROR(comm.in_progress(op).status());
       if (q == cudaSuccess) {
         done = true;
         buffer.bump_version();
@@ -209,20 +209,20 @@ class NcclCommunicator final : public Communicator {
       sched_yield();
     }
   }
-  // The communicator's asynchronous error, if it has one (a call still in progress is none).
-  Status async_error(const std::string& what) {
+  // The communicator's asynchronous state: its error if it has one, else whether a call is still
+  // in progress.
+  StatusOr<bool> in_progress(const std::string& what) {
     ncclResult_t state = ncclSuccess;
     MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
-    return state == ncclInProgress ? absl::OkStatus() : nccl(state, what);
+    if (state == ncclInProgress) return true;
+    MONE_RETURN_IF_ERROR(nccl(state, what));
+    return false;
   }
   // Polls the communicator's asynchronous state until no call is in progress.
   Status settle(const std::string& what) {
     return poll_until(what, [&]() -> StatusOr<bool> {
-      ncclResult_t state = ncclSuccess;
-      MONE_RETURN_IF_ERROR(nccl(ncclCommGetAsyncError(comm_, &state), what));
-      if (state == ncclInProgress) return false;
-      MONE_RETURN_IF_ERROR(nccl(state, what));
-      return true;
+      MONE_ASSIGN_OR_RETURN(const bool busy, in_progress(what));
+      return !busy;
     });
   }
   // Polls the stream until its work is done, watching the communicator for errors.
@@ -231,7 +231,7 @@ class NcclCommunicator final : public Communicator {
       const cudaError_t q = cudaStreamQuery(stream_);
       if (q == cudaSuccess) return true;
       if (q != cudaErrorNotReady) return cuda(q, what);
-      MONE_RETURN_IF_ERROR(async_error(what));
+      MONE_RETURN_IF_ERROR(in_progress(what).status());
       return false;
     });
   }

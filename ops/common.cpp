@@ -1,6 +1,9 @@
 // Definitions and contracts: ops/common.h.
 #include "ops/common.h"
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/str_join.h"
 
 namespace mone::ops {
@@ -111,14 +114,14 @@ Status check_optional(const char* op, const Tensor& t, const Shape& shape, const
 
 namespace {
 
-// The first i with p[i] outside range (neither in [0, bound) nor its skip value), or n.
+// The first index of p[0, n) outside range (neither in [0, bound) nor its skip value) and its value.
 template <typename I>
-int64_t first_outside(const I* p, int64_t n, const IndexRange& range) {
+std::optional<std::pair<int64_t, int64_t>> first_outside(const I* p, int64_t n, const IndexRange& range) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t v = p[i];
-    if ((v < 0 || v >= range.bound) && !(range.skip && v == *range.skip)) return i;
+    if ((v < 0 || v >= range.bound) && !(range.skip && v == *range.skip)) return std::pair{i, v};
   }
-  return n;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -127,18 +130,15 @@ Status check_indices(const char* op, const Tensor& index, const char* name, cons
   MONE_RETURN_IF_ERROR(check_index_dtype(op, index, name));
   if (!index.device().is_cpu()) return absl::OkStatus();  // the policy in common.h
   const Tensor ids = index.contiguous();  // read as stored: i32 or i64
-  const int64_t n = ids.numel();
-  const int64_t i = ids.dtype() == DType::kI32 ? first_outside(ids.data<int32_t>(), n, range)
-                                               : first_outside(ids.data<int64_t>(), n, range);
-  if (i < n) {
-    const int64_t value = ids.dtype() == DType::kI32 ? ids.data<int32_t>()[i] : ids.data<int64_t>()[i];
-    return absl::InvalidArgumentError(absl::StrCat(
-        op, ": ", name, position_string(ids.shape(), i), " = ", value, " is outside [0, ",
-        range.bound_name ? absl::StrCat(range.bound_name, " = ") : "", range.bound, ")",
-        range.skip ? absl::StrCat(" and is not ", range.skip_name, " ", *range.skip) : "",
-        range.context.empty() ? "" : "; ", range.context));
-  }
-  return absl::OkStatus();
+  const auto bad = ids.dtype() == DType::kI32 ? first_outside(ids.data<int32_t>(), ids.numel(), range)
+                                              : first_outside(ids.data<int64_t>(), ids.numel(), range);
+  if (!bad) return absl::OkStatus();
+  const auto [i, value] = *bad;
+  return absl::InvalidArgumentError(absl::StrCat(
+      op, ": ", name, position_string(ids.shape(), i), " = ", value, " is outside [0, ",
+      range.bound_name ? absl::StrCat(range.bound_name, " = ") : "", range.bound, ")",
+      range.skip ? absl::StrCat(" and is not ", range.skip_name, " ", *range.skip) : "",
+      range.context.empty() ? "" : "; ", range.context));
 }
 
 Status check_offsets(const char* op, const Tensor& offsets_in, int64_t e, int64_t rows) {
